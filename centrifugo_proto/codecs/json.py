@@ -1,0 +1,387 @@
+"""The JSON codec (PROTOCOL.md §1.1).
+
+One compact JSON object per line, several lines per WebSocket text frame.
+Payload fields (``data``, ``info``...) are embedded as raw JSON values, so in
+this mode they are Python values. Zero values are omitted by the server, so
+every field but the required few has a default (§1.1 "Zero values").
+
+Decoding is the hot path: one ``json.loads`` per line, a publication push goes
+straight to a :class:`Publication`, dispatch is by table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from ..errors import DecodeError, LocalProtocolError, ReplyError
+from ..messages import (
+    PING,
+    Command,
+    Ignored,
+    Incoming,
+    Join,
+    Leave,
+    Push,
+    PushBody,
+    Reply,
+    ServerDisconnect,
+    ServerMessage,
+    ServerSubscribe,
+    ServerUnsubscribe,
+)
+from ..results import (
+    ClientInfo,
+    ConnectResult,
+    HistoryResult,
+    PresenceResult,
+    PresenceStatsResult,
+    Publication,
+    PublishResult,
+    RefreshResult,
+    RpcResult,
+    SubRefreshResult,
+    SubscribeResult,
+    UnsubscribeResult,
+)
+
+__all__ = ["NAME", "SUBPROTOCOLS", "check_payload", "decode_replies", "encode_commands"]
+
+NAME: Final = "json"
+#: JSON needs no subprotocol (§1.1).
+SUBPROTOCOLS: Final[tuple[str, ...]] = ()
+#: Text frames carry this codec's messages.
+TEXT: Final = True
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_loads = json.loads
+
+
+# -- encoding --------------------------------------------------------------------------
+
+
+def _encode_command(command: Command) -> str:
+    if not command.method:
+        return "{}"  # the pong: an empty Command (§4)
+    if command.id:
+        return _dumps({"id": command.id, command.method: command.params})
+    return _dumps({command.method: command.params})  # send: no id (§2.3)
+
+
+def encode_commands(commands: Iterable[Command]) -> str:
+    """Commands joined by single newlines, no trailing one (§1.1)."""
+    return "\n".join(map(_encode_command, commands))
+
+
+def check_payload(value: Any) -> None:
+    """Raise :class:`LocalProtocolError` unless ``value`` can travel as JSON."""
+    try:
+        _dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise LocalProtocolError(f"payload is not JSON-serialisable: {exc}") from exc
+
+
+# -- field checks ----------------------------------------------------------------------
+
+
+def _fail(what: str) -> DecodeError:
+    return DecodeError(what)
+
+
+def _uint(value: Any, name: str) -> int:
+    if type(value) is not int or value < 0:
+        raise _fail(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _int(value: Any, name: str) -> int:
+    if type(value) is not int:
+        raise _fail(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def _str(value: Any, name: str) -> str:
+    if type(value) is not str:
+        raise _fail(f"{name} must be a string, got {value!r}")
+    return value
+
+
+def _bool(value: Any, name: str) -> bool:
+    if type(value) is not bool:
+        raise _fail(f"{name} must be a boolean, got {value!r}")
+    return value
+
+
+def _obj(value: Any, name: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise _fail(f"{name} must be an object, got {value!r}")
+    return value
+
+
+def _str_map(value: Any, name: str) -> dict[str, str]:
+    mapping = _obj(value, name)
+    for item in mapping.values():
+        _str(item, name)
+    return mapping
+
+
+# -- shared messages (§2.2) ------------------------------------------------------------
+
+
+def _client_info(raw: Any) -> ClientInfo:
+    info = _obj(raw, "info")
+    return ClientInfo(
+        user=_str(info.get("user", ""), "info.user"),
+        client=_str(info.get("client", ""), "info.client"),
+        conn_info=info.get("conn_info"),
+        chan_info=info.get("chan_info"),
+    )
+
+
+def _publication(channel: str, raw: Any) -> Publication:
+    pub = _obj(raw, "pub")
+    info = pub.get("info")
+    tags = pub.get("tags")
+    return Publication(
+        channel=_str(pub.get("channel", channel), "pub.channel"),
+        data=pub.get("data"),
+        offset=_uint(pub.get("offset", 0), "pub.offset"),
+        info=None if info is None else _client_info(info),
+        tags=None if tags is None else _str_map(tags, "pub.tags"),
+        time=_int(pub.get("time", 0), "pub.time"),
+    )
+
+
+def _publications(raw: Any) -> tuple[Publication, ...]:
+    if raw is None:
+        return ()
+    if type(raw) is not list:
+        raise _fail(f"publications must be a list, got {raw!r}")
+    return tuple(_publication("", item) for item in raw)
+
+
+def _error(raw: Any) -> ReplyError:
+    error = _obj(raw, "error")
+    return ReplyError(
+        _uint(error.get("code", 0), "error.code"),
+        _str(error.get("message", ""), "error.message"),
+        _bool(error.get("temporary", False), "error.temporary"),
+    )
+
+
+# -- results (§2.3) --------------------------------------------------------------------
+
+
+def _subscribe_result(raw: Any) -> SubscribeResult:
+    res = _obj(raw, "subscribe")
+    return SubscribeResult(
+        expires=_bool(res.get("expires", False), "expires"),
+        ttl=_uint(res.get("ttl", 0), "ttl"),
+        recoverable=_bool(res.get("recoverable", False), "recoverable"),
+        positioned=_bool(res.get("positioned", False), "positioned"),
+        epoch=_str(res.get("epoch", ""), "epoch"),
+        offset=_uint(res.get("offset", 0), "offset"),
+        publications=_publications(res.get("publications")),
+        recovered=_bool(res.get("recovered", False), "recovered"),
+        was_recovering=_bool(res.get("was_recovering", False), "was_recovering"),
+        data=res.get("data"),
+        delta=_bool(res.get("delta", False), "delta"),
+    )
+
+
+def _connect_result(raw: Any) -> ConnectResult:
+    res = _obj(raw, "connect")
+    subs = _obj(res.get("subs", {}), "subs")
+    return ConnectResult(
+        client=_str(res.get("client", ""), "client"),
+        version=_str(res.get("version", ""), "version"),
+        expires=_bool(res.get("expires", False), "expires"),
+        ttl=_uint(res.get("ttl", 0), "ttl"),
+        data=res.get("data"),
+        subs={_str(ch, "subs"): _subscribe_result(sub) for ch, sub in subs.items()},
+        ping=_uint(res.get("ping", 0), "ping"),
+        pong=_bool(res.get("pong", False), "pong"),
+        session=_str(res.get("session", ""), "session"),
+        node=_str(res.get("node", ""), "node"),
+        time=_int(res.get("time", 0), "time"),
+    )
+
+
+def _history_result(raw: Any) -> HistoryResult:
+    res = _obj(raw, "history")
+    return HistoryResult(
+        publications=_publications(res.get("publications")),
+        offset=_uint(res.get("offset", 0), "offset"),
+        epoch=_str(res.get("epoch", ""), "epoch"),
+    )
+
+
+def _presence_result(raw: Any) -> PresenceResult:
+    res = _obj(raw, "presence")
+    clients = _obj(res.get("presence", {}), "presence.presence")
+    return PresenceResult(clients={cid: _client_info(info) for cid, info in clients.items()})
+
+
+def _presence_stats_result(raw: Any) -> PresenceStatsResult:
+    res = _obj(raw, "presence_stats")
+    return PresenceStatsResult(
+        num_clients=_uint(res.get("num_clients", 0), "num_clients"),
+        num_users=_uint(res.get("num_users", 0), "num_users"),
+    )
+
+
+def _refresh_result(raw: Any) -> RefreshResult:
+    res = _obj(raw, "refresh")
+    return RefreshResult(
+        client=_str(res.get("client", ""), "client"),
+        version=_str(res.get("version", ""), "version"),
+        expires=_bool(res.get("expires", False), "expires"),
+        ttl=_uint(res.get("ttl", 0), "ttl"),
+    )
+
+
+def _sub_refresh_result(raw: Any) -> SubRefreshResult:
+    res = _obj(raw, "sub_refresh")
+    return SubRefreshResult(
+        expires=_bool(res.get("expires", False), "expires"),
+        ttl=_uint(res.get("ttl", 0), "ttl"),
+    )
+
+
+def _publish_result(raw: Any) -> PublishResult:
+    _obj(raw, "publish")
+    return PublishResult()
+
+
+def _unsubscribe_result(raw: Any) -> UnsubscribeResult:
+    _obj(raw, "unsubscribe")
+    return UnsubscribeResult()
+
+
+def _rpc_result(raw: Any) -> RpcResult:
+    return RpcResult(data=_obj(raw, "rpc").get("data"))
+
+
+#: Reply field → decoder of its result (Reply fields 5-15, §2.1).
+_RESULTS: Final[Mapping[str, Callable[[Any], object]]] = {
+    "connect": _connect_result,
+    "subscribe": _subscribe_result,
+    "unsubscribe": _unsubscribe_result,
+    "publish": _publish_result,
+    "presence": _presence_result,
+    "presence_stats": _presence_stats_result,
+    "history": _history_result,
+    "rpc": _rpc_result,
+    "refresh": _refresh_result,
+    "sub_refresh": _sub_refresh_result,
+}
+
+
+# -- pushes (§3) -----------------------------------------------------------------------
+
+
+def _join(raw: Any) -> PushBody:
+    return Join(_client_info(_obj(raw, "join").get("info", {})))
+
+
+def _leave(raw: Any) -> PushBody:
+    return Leave(_client_info(_obj(raw, "leave").get("info", {})))
+
+
+def _unsubscribe(raw: Any) -> PushBody:
+    body = _obj(raw, "unsubscribe")
+    return ServerUnsubscribe(
+        _uint(body.get("code", 0), "unsubscribe.code"),
+        _str(body.get("reason", ""), "unsubscribe.reason"),
+    )
+
+
+def _subscribe(raw: Any) -> PushBody:
+    return ServerSubscribe(_subscribe_result(raw))
+
+
+def _message(raw: Any) -> PushBody:
+    return ServerMessage(_obj(raw, "message").get("data"))
+
+
+def _disconnect(raw: Any) -> PushBody:
+    body = _obj(raw, "disconnect")
+    return ServerDisconnect(
+        _uint(body.get("code", 0), "disconnect.code"),
+        _str(body.get("reason", ""), "disconnect.reason"),
+    )
+
+
+def _ignored(kind: str) -> Callable[[Any], PushBody]:
+    return lambda raw: Ignored(kind)
+
+
+#: Push field → decoder of its body; ``pub`` is handled before the table (hot path).
+_PUSHES: Final[Mapping[str, Callable[[Any], PushBody]]] = {
+    "join": _join,
+    "leave": _leave,
+    "unsubscribe": _unsubscribe,
+    "subscribe": _subscribe,
+    "message": _message,
+    "disconnect": _disconnect,
+    # Only unidirectional transports receive these (§3).
+    "connect": _ignored("connect"),
+    "refresh": _ignored("refresh"),
+}
+
+
+def _push(raw: Any) -> Incoming:
+    push = _obj(raw, "push")
+    channel = push.get("channel", "")
+    if type(channel) is not str:
+        raise _fail(f"push.channel must be a string, got {channel!r}")
+    pub = push.get("pub")
+    if pub is not None:
+        return _publication(channel, pub)
+    for key, value in push.items():
+        decoder = _PUSHES.get(key)
+        if decoder is not None:
+            return Push(channel, decoder(value))
+    # A push kind newer than this client: nothing to act on.
+    return Push(channel, Ignored("unknown"))
+
+
+def _reply(obj: dict[str, Any]) -> Incoming:
+    push = obj.get("push")
+    if push is not None:
+        return _push(push)
+    reply_id = obj.get("id", 0)
+    if reply_id == 0 and type(reply_id) is int:
+        if len(obj) <= ("id" in obj):
+            return PING  # an empty Reply (§4)
+        raise _fail(f"reply without id or push: {obj!r}")
+    _uint(reply_id, "id")
+    error = obj.get("error")
+    if error is not None:
+        return Reply(reply_id, None, _error(error))
+    for key, value in obj.items():
+        decoder = _RESULTS.get(key)
+        if decoder is not None:
+            return Reply(reply_id, decoder(value))
+    raise _fail(f"reply {reply_id} has no result: {obj!r}")
+
+
+def decode_replies(message: str | bytes) -> list[Incoming]:
+    """Decode one WebSocket message: newline-separated Replies, empty lines skipped."""
+    if not isinstance(message, str):
+        raise DecodeError("binary frame in JSON mode")
+    out: list[Incoming] = []
+    for line in message.split("\n"):
+        if not line or line.isspace():
+            continue
+        try:
+            obj = _loads(line)
+        except ValueError as exc:  # JSONDecodeError, and RecursionError's cousin below
+            raise DecodeError(f"not JSON: {exc}") from None
+        except RecursionError:
+            raise DecodeError("JSON nested too deeply") from None
+        if type(obj) is not dict:
+            raise DecodeError(f"reply must be a JSON object, got {obj!r}")
+        out.append(_reply(obj))
+    return out

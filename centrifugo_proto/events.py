@@ -1,0 +1,229 @@
+"""Events: what the core tells the adapter (DESIGN "Events", "Effects").
+
+Frozen, slotted, keyword-only attrs classes named for what happened. Each is
+built complete in one place. Three of them are *effects*: work the core cannot
+do itself and asks the adapter for (:class:`OpenTransport`,
+:class:`CloseTransport`, :class:`TokenRequested`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .endpoints import Endpoint
+from .errors import CentrifugoError
+from .results import ClientInfo, ConnectResult, Publication, StreamPosition, SubscribeResult
+
+__all__ = [
+    "CloseTransport",
+    "CommandFailed",
+    "CommandSucceeded",
+    "Connected",
+    "Connecting",
+    "Disconnected",
+    "ErrorOccurred",
+    "Event",
+    "JoinReceived",
+    "LeaveReceived",
+    "MessageReceived",
+    "OpenTransport",
+    "PingReceived",
+    "PublicationReceived",
+    "Subscribed",
+    "Subscribing",
+    "TokenRefreshed",
+    "TokenRequested",
+    "TransportClosed",
+    "Unsubscribed",
+]
+
+
+# -- effects ---------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class OpenTransport:
+    """Open a TCP (and TLS) connection to ``endpoint``, then call ``transport_opened``."""
+
+    endpoint: Endpoint
+    attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class CloseTransport:
+    """Flush ``data_to_send()``, then close the socket. Bytes read after this are stale."""
+
+
+@attrs.frozen(kw_only=True)
+class TokenRequested:
+    """Get a token (connection token when ``channel`` is None) and answer with
+    ``provide_token(event, token, now=...)`` or ``token_failed(event, ...)``.
+    An answer for a request the core no longer waits for is ignored."""
+
+    request_id: int
+    channel: str | None
+
+
+# -- connection ------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Connecting:
+    """The client is connecting: first connect, or reconnecting after ``code``."""
+
+    code: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class Connected:
+    client_id: str
+    version: str
+    data: Any
+    result: ConnectResult
+
+
+@attrs.frozen(kw_only=True)
+class Disconnected:
+    """The client stopped and will not reconnect by itself."""
+
+    code: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class TransportClosed:
+    """The WebSocket closed (the seed's ``ws_closed``); ``code`` 1006 when it just ended."""
+
+    code: int
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ErrorOccurred:
+    """Something failed that the client recovers from by itself (the seed's ``ws_error``
+    for transport failures). ``channel`` is set for subscription errors."""
+
+    error: CentrifugoError | str
+    channel: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PingReceived:
+    """A server ping arrived (the pong, if one was asked for, is already queued)."""
+
+
+@attrs.frozen(kw_only=True)
+class TokenRefreshed:
+    """A ``refresh`` (channel None) or ``sub_refresh`` succeeded."""
+
+    channel: str | None
+    expires: bool
+    ttl: int
+
+
+@attrs.frozen(kw_only=True)
+class MessageReceived:
+    """An asynchronous server-to-client message (``message`` push)."""
+
+    data: Any
+
+
+# -- subscriptions ---------------------------------------------------------------------
+# ``server_side`` marks server-side subscriptions (PROTOCOL.md §6.5): the adapter
+# reports those through the client's callbacks, the others through the subscription's.
+
+
+@attrs.frozen(kw_only=True)
+class Subscribing:
+    channel: str
+    code: int
+    reason: str
+    server_side: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Subscribed:
+    """Subscribed; recovered publications follow as ``PublicationReceived`` events.
+
+    ``was_recovering and not recovered`` means a gap the server could not fill:
+    the application should reload its state (PROTOCOL.md §6.5).
+    """
+
+    channel: str
+    result: SubscribeResult
+    position: StreamPosition | None
+    was_recovering: bool
+    recovered: bool
+    server_side: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Unsubscribed:
+    """Unsubscribed: by the caller (0), the server (its code), or a terminal error
+    reply to subscribe (the error's code and message)."""
+
+    channel: str
+    code: int
+    reason: str
+    server_side: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PublicationReceived:
+    publication: Publication
+    server_side: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class JoinReceived:
+    channel: str
+    info: ClientInfo
+    server_side: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class LeaveReceived:
+    channel: str
+    info: ClientInfo
+    server_side: bool = False
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CommandSucceeded:
+    request: int
+    result: Any
+
+
+@attrs.frozen(kw_only=True)
+class CommandFailed:
+    request: int
+    error: CentrifugoError
+
+
+Event = (
+    OpenTransport
+    | CloseTransport
+    | TokenRequested
+    | Connecting
+    | Connected
+    | Disconnected
+    | TransportClosed
+    | ErrorOccurred
+    | PingReceived
+    | TokenRefreshed
+    | MessageReceived
+    | Subscribing
+    | Subscribed
+    | Unsubscribed
+    | PublicationReceived
+    | JoinReceived
+    | LeaveReceived
+    | CommandSucceeded
+    | CommandFailed
+)
