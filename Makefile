@@ -1,0 +1,122 @@
+# Developer and CI tasks for centrifugo-proto (GNU make).
+#
+#   make test    lint, then the whole test suite against a real Centrifugo
+#   make demo    run examples/quickstart.py against a throw-away Centrifugo
+#   make lint    ruff (lint + format check) and mypy --strict
+#
+# Every target sets up what it needs: the virtualenv in .venv/ and the
+# Centrifugo binary in .cache/bin/ (both ignored by git) are created on first
+# use and reused afterwards.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+# --- Python -----------------------------------------------------------------
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install; re-made when pyproject.toml changes.
+VENV_STAMP := $(VENV)/.stamp
+# The strict editable install links each package file into build/__editable__.*
+# one by one, so a module added later is invisible until the next install.
+# This list of package files is rewritten only when the set of files changes
+# (not on edits), and the install depends on it.
+PACKAGE_FILES_LIST := $(VENV)/.package-files
+
+# --- Centrifugo ---------------------------------------------------------------
+
+# The server version the integration tests are pinned to.
+CENTRIFUGO_VERSION := v6.9.1
+CENTRIFUGO_MODULE := github.com/centrifugal/centrifugo/v6
+CENTRIFUGO_DIR := $(CURDIR)/.cache/bin
+CENTRIFUGO_BIN := $(CENTRIFUGO_DIR)/centrifugo
+# Holds the version the binary next to it was built from.
+CENTRIFUGO_STAMP := $(CENTRIFUGO_DIR)/centrifugo.version
+
+# --- Lint scope ---------------------------------------------------------------
+
+# Only the directories that exist, so the target works while the tree grows.
+LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz)
+
+.PHONY: help venv centrifugo lint test demo clean distclean FORCE
+
+help:
+	@echo "make test       lint + unit, property and integration tests"
+	@echo "make demo       run examples/quickstart.py against a local Centrifugo"
+	@echo "make lint       ruff check, ruff format --check, mypy --strict"
+	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
+	@echo "make centrifugo build Centrifugo $(CENTRIFUGO_VERSION) into .cache/bin/"
+	@echo "make clean      remove caches and build output (keeps the Centrifugo binary)"
+	@echo "make distclean  clean, and also remove $(VENV)/ and .cache/"
+
+# --- Set-up ---------------------------------------------------------------------
+
+venv: $(VENV_STAMP)
+
+# pip >= 25.1 is needed for `--group`; the strict editable mode makes the
+# installed package visible to mypy and other static tools (see DESIGN.md).
+$(VENV_STAMP): pyproject.toml $(PACKAGE_FILES_LIST)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=strict -e '.[trio]'
+	$(BIN)/python -m pip install --quiet --group dev
+	touch $@
+
+$(PACKAGE_FILES_LIST): FORCE
+	@mkdir -p $(@D)
+	@find centrifugo_proto adapters -type f \( -name '*.py' -o -name py.typed \) | LC_ALL=C sort > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
+# Rebuilt when the binary is missing or was built from another version. The
+# stamp is written only after `go install` succeeded, so an interrupted build
+# is retried on the next run.
+centrifugo:
+	@if [ -x "$(CENTRIFUGO_BIN)" ] && \
+	    [ "$$(cat "$(CENTRIFUGO_STAMP)" 2>/dev/null)" = "$(CENTRIFUGO_VERSION)" ]; then \
+	  echo "centrifugo $(CENTRIFUGO_VERSION) is up to date in .cache/bin"; \
+	else \
+	  command -v go >/dev/null || { echo "Go >= 1.26 is needed to build Centrifugo" >&2; exit 1; }; \
+	  echo "building centrifugo $(CENTRIFUGO_VERSION) into .cache/bin (first time: a few minutes)"; \
+	  mkdir -p "$(CENTRIFUGO_DIR)"; \
+	  rm -f "$(CENTRIFUGO_STAMP)"; \
+	  CGO_ENABLED=0 GOBIN="$(CENTRIFUGO_DIR)" go install $(CENTRIFUGO_MODULE)@$(CENTRIFUGO_VERSION); \
+	  echo "$(CENTRIFUGO_VERSION)" > "$(CENTRIFUGO_STAMP)"; \
+	fi
+
+# --- Checks ---------------------------------------------------------------------
+
+# ruff over every Python directory; mypy --strict over the library, and over the
+# test harness and the script that uses it (imported as `harness` from tests/).
+lint: venv
+	$(BIN)/ruff check $(LINT_DIRS)
+	$(BIN)/ruff format --check $(LINT_DIRS)
+	$(BIN)/mypy --strict centrifugo_proto adapters
+	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
+
+# Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
+# then the whole suite. pytest's own exit code is the result: 5 ("no tests
+# collected") fails the target like any other failure.
+test: venv centrifugo lint
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BIN)/pytest
+
+demo: venv centrifugo
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" \
+	  $(BIN)/python scripts/with_centrifugo.py $(BIN)/python examples/quickstart.py
+
+# --- Cleaning -------------------------------------------------------------------
+
+# build/ holds the editable install's links: removing it drops the venv stamp
+# so that the next target re-installs.
+clean:
+	rm -rf $(VENV_STAMP) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+	  .coverage .coverage.* htmlcov
+	find . -path ./.venv -prune -o -path ./.cache -prune -o \
+	  -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) .cache
+
+FORCE:
