@@ -1,0 +1,422 @@
+"""Run a real Centrifugo v6 server for tests and demos.
+
+`CentrifugoServer` takes the configuration in `centrifugo.template.json`, applies the
+caller's overrides, binds the server to a free port on 127.0.0.1, checks the result
+with `centrifugo checkconfig --strict`, starts the server and waits for `GET /health`.
+It stops the server on `stop()`/`close()`, when its `with` block ends (also on an
+exception) and, as a last resort, when the interpreter exits.
+
+Only the standard library is used, so the same module serves pytest fixtures and
+`scripts/with_centrifugo.py`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import copy
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+__all__ = [
+    "DEFAULT_BINARY",
+    "TEMPLATE_PATH",
+    "CentrifugoServer",
+    "HarnessError",
+    "ServerFactory",
+    "build_config",
+    "find_binary",
+    "free_port",
+    "merge_config",
+]
+
+JSONDict = dict[str, Any]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_PATH = Path(__file__).with_name("centrifugo.template.json")
+DEFAULT_BINARY = REPO_ROOT / ".cache" / "bin" / "centrifugo"
+LOOPBACK = "127.0.0.1"
+
+# Centrifugo reads every option from CENTRIFUGO_* environment variables too, which
+# would override the generated file; the server never sees the caller's ones.
+_ENV_PREFIX = "CENTRIFUGO_"
+
+
+class HarnessError(RuntimeError):
+    """The server could not be configured, started, reached or stopped."""
+
+
+def find_binary() -> Path:
+    """The Centrifugo binary: `$CENTRIFUGO_BIN`, else the one `make centrifugo` builds."""
+    configured = os.environ.get("CENTRIFUGO_BIN")
+    path = Path(configured) if configured else DEFAULT_BINARY
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        source = "CENTRIFUGO_BIN" if configured else "the default location"
+        raise HarnessError(
+            f"no Centrifugo binary at {path} (from {source}); run `make centrifugo` "
+            "or set CENTRIFUGO_BIN to a Centrifugo v6 binary"
+        )
+    return path
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _expand_dotted(overrides: Mapping[str, Any]) -> JSONDict:
+    """Turn `{"client.ping_interval": "2s"}` into `{"client": {"ping_interval": "2s"}}`."""
+    expanded: JSONDict = {}
+    for key, value in overrides.items():
+        if isinstance(value, Mapping):
+            value = _expand_dotted(value)
+        *parents, leaf = key.split(".")
+        node = expanded
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise HarnessError(f"override {key!r} conflicts with a value set for {part!r}")
+            node = child
+        if isinstance(value, dict) and isinstance(node.get(leaf), dict):
+            node[leaf] = merge_config(node[leaf], value)
+        else:
+            node[leaf] = value
+    return expanded
+
+
+def merge_config(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> JSONDict:
+    """A copy of `base` with `overrides` merged in.
+
+    Dicts merge key by key, recursively; any other value (lists included) replaces the
+    one in `base`; `None` removes the key. A key may be a dotted path
+    (`"client.ping_interval"`), which stands for the nested dicts.
+    """
+    merged: JSONDict = copy.deepcopy(dict(base))
+    for key, value in _expand_dotted(overrides).items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def build_config(
+    port: int,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    rpc_proxy_endpoint: str | None = None,
+) -> JSONDict:
+    """The template, with the caller's overrides, listening on 127.0.0.1:`port`.
+
+    With `rpc_proxy_endpoint`, client RPC calls without a namespace go to that HTTP
+    endpoint (Centrifugo v6 keys `rpc.proxy.endpoint` and
+    `rpc.without_namespace.proxy_enabled`). The address and port are set last: the
+    server always listens on loopback only.
+    """
+    config = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        raise HarnessError(f"{TEMPLATE_PATH.name} must hold a JSON object")
+    if rpc_proxy_endpoint is not None:
+        config = merge_config(
+            config,
+            {
+                "rpc.proxy.endpoint": rpc_proxy_endpoint,
+                "rpc.without_namespace.proxy_enabled": True,
+            },
+        )
+    config = merge_config(config, overrides or {})
+    return merge_config(config, {"http_server": {"address": LOOPBACK, "port": port}})
+
+
+class CentrifugoServer:
+    """One Centrifugo process on a free loopback port, restartable on the same port.
+
+    ```
+    with CentrifugoServer({"client.ping_interval": "2s"}) as server:
+        server.api("publish", {"channel": "chat:room1", "data": {"text": "hi"}})
+        server.kill()     # SIGKILL, as a crash would
+        server.start()    # same port, same config
+    ```
+    Nothing runs until `start()` (or entering the `with` block). The configuration is
+    written and checked with `checkconfig --strict` on the first start.
+    """
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        rpc_proxy_endpoint: str | None = None,
+        binary: Path | str | None = None,
+        port: int | None = None,
+        startup_timeout: float = 20.0,
+        stop_timeout: float = 5.0,
+    ) -> None:
+        self.binary = Path(binary) if binary is not None else find_binary()
+        self.port = port if port is not None else free_port()
+        self.config = build_config(self.port, overrides, rpc_proxy_endpoint=rpc_proxy_endpoint)
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.workdir = Path(tempfile.mkdtemp(prefix="centrifugo-"))
+        self.config_path = self.workdir / "config.json"
+        self.log_path = self.workdir / "centrifugo.log"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._config_checked = False
+        self._closed = False
+        atexit.register(self.close)
+
+    # -- addresses and credentials -------------------------------------------------
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{LOOPBACK}:{self.port}/connection/websocket"
+
+    @property
+    def api_key(self) -> str:
+        return str(self.config["http_api"]["key"])
+
+    @property
+    def hmac_secret(self) -> str:
+        return str(self.config["client"]["token"]["hmac_secret_key"])
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    # -- configuration ---------------------------------------------------------------
+
+    def write_config(self) -> Path:
+        self.config_path.write_text(json.dumps(self.config, indent=2) + "\n", encoding="utf-8")
+        return self.config_path
+
+    def check_config(self) -> subprocess.CompletedProcess[str]:
+        """Run `centrifugo checkconfig --strict` on the written config; never raises."""
+        self.write_config()
+        return subprocess.run(
+            [str(self.binary), "checkconfig", "--strict", "-c", str(self.config_path)],
+            capture_output=True,
+            text=True,
+            env=self._server_env(),
+            timeout=60,
+            check=False,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start the server (again) and wait until `/health` answers 200."""
+        if self._closed:
+            raise HarnessError("this server was closed; make a new CentrifugoServer")
+        if self.is_running():
+            raise HarnessError(f"Centrifugo is already running on port {self.port}")
+        if not self._config_checked:
+            result = self.check_config()
+            if result.returncode != 0:
+                raise HarnessError(
+                    f"`centrifugo checkconfig --strict` failed with code {result.returncode}:\n"
+                    f"{result.stdout}{result.stderr}\nconfig:\n{json.dumps(self.config, indent=2)}"
+                )
+            self._config_checked = True
+        with self.log_path.open("ab") as log:
+            log.write(f"--- harness: starting on port {self.port}\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(
+                [str(self.binary), "-c", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                env=self._server_env(),
+                # Its own session: a Ctrl-C meant for the test run reaches the harness,
+                # which then stops the server in order.
+                start_new_session=True,
+            )
+        try:
+            self._wait_healthy()
+        except BaseException:
+            self.kill()
+            raise
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if the server has not exited after `stop_timeout`."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=self.stop_timeout)
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies at once, as in a crash or an out-of-memory kill."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.kill()
+        process.wait(timeout=self.stop_timeout)
+
+    def close(self, *, keep_files: bool = False) -> None:
+        """Stop the server and remove its working directory (config and log)."""
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        atexit.unregister(self.close)
+        if not keep_files:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> CentrifugoServer:
+        """Start the server unless it runs already; the block's end closes it."""
+        try:
+            if not self.is_running():
+                self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def api(
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        timeout: float = 10.0,
+        api_key: str | None = None,
+    ) -> JSONDict:
+        """POST `params` to the server API `/api/<method>`; the decoded JSON reply.
+
+        Raises `HarnessError` on an HTTP error status or a body that is not a JSON
+        object. A Centrifugo-level error (`{"error": {...}}`) is returned, not raised.
+        `api_key` replaces the configured key (to test a refused request).
+        """
+        key = self.api_key if api_key is None else api_key
+        request = urllib.request.Request(
+            f"{self.http_url}/api/{method}",
+            data=json.dumps(params).encode(),
+            headers={"Content-Type": "application/json", "X-API-Key": key},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            exc.close()
+            raise HarnessError(f"API {method}: HTTP {exc.code} {exc.reason}: {detail}") from exc
+        decoded = json.loads(body)
+        if not isinstance(decoded, dict):
+            raise HarnessError(f"API {method}: expected a JSON object, got {body!r}")
+        return decoded
+
+    def health_status(self, *, timeout: float = 1.0) -> int | None:
+        """The status code of `GET /health`, or None if nothing answered."""
+        try:
+            with urllib.request.urlopen(f"{self.http_url}/health", timeout=timeout) as response:
+                status: int = response.status
+                return status
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return exc.code
+        except (OSError, ValueError):
+            return None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _server_env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIX)}
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            process = self._process
+            assert process is not None
+            code = process.poll()
+            if code is not None:
+                raise HarnessError(
+                    f"Centrifugo exited with code {code} while starting on port {self.port}; "
+                    f"log tail:\n{self.log_tail()}"
+                )
+            if self.health_status(timeout=0.5) == 200:
+                return
+            if time.monotonic() >= deadline:
+                raise HarnessError(
+                    f"Centrifugo did not answer GET /health with 200 within "
+                    f"{self.startup_timeout:g}s on port {self.port}; log tail:\n{self.log_tail()}"
+                )
+            time.sleep(0.05)
+
+
+class ServerFactory:
+    """Makes started servers on demand and closes all of them in `close_all()`.
+
+    `factory(overrides, rpc=True)` returns a running `CentrifugoServer`; with `rpc` and
+    an `rpc_proxy_endpoint` given to the factory, client RPC goes to that backend.
+    Extra keyword arguments go to `CentrifugoServer` (e.g. `startup_timeout`).
+    """
+
+    def __init__(self, *, rpc_proxy_endpoint: str | None = None) -> None:
+        self.rpc_proxy_endpoint = rpc_proxy_endpoint
+        self.servers: list[CentrifugoServer] = []
+
+    def __call__(
+        self,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        rpc: bool = True,
+        start: bool = True,
+        **kwargs: Any,
+    ) -> CentrifugoServer:
+        server = CentrifugoServer(
+            overrides,
+            rpc_proxy_endpoint=self.rpc_proxy_endpoint if rpc else None,
+            **kwargs,
+        )
+        self.servers.append(server)
+        if start:
+            server.start()
+        return server
+
+    def close_all(self) -> None:
+        while self.servers:
+            self.servers.pop().close()
