@@ -1,0 +1,60 @@
+"""Suite-wide pytest set-up.
+
+- `tests/harness` (the Centrifugo harness) is importable as `harness`.
+- Every test under `tests/integration/` is marked `integration`
+  (`pytest -m "not integration"` runs the rest without a server).
+- When a test that used a Centrifugo server fails, the tail of that server's log is
+  added to the failure report.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+_TESTS_DIR = Path(__file__).resolve().parent
+_INTEGRATION_DIR = _TESTS_DIR / "integration"
+
+# pytest's default import mode puts this directory on sys.path already; other import
+# modes do not, and the harness must import the same way under all of them.
+if str(_TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(_TESTS_DIR))
+
+from harness import CentrifugoServer, ServerFactory  # noqa: E402
+from harness.centrifugo import DEFAULT_BINARY  # noqa: E402
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    binary = os.environ.get("CENTRIFUGO_BIN") or str(DEFAULT_BINARY)
+    return f"centrifugo binary: {binary}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.is_relative_to(_INTEGRATION_DIR):
+            item.add_marker(pytest.mark.integration)
+
+
+def _servers_used_by(item: pytest.Item) -> Iterator[CentrifugoServer]:
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, CentrifugoServer):
+            yield value
+        elif isinstance(value, ServerFactory):
+            yield from value.servers
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed:
+        for server in _servers_used_by(item):
+            report.sections.append(
+                (f"centrifugo log, port {server.port} (last lines)", server.log_tail())
+            )
+    return report

@@ -1,0 +1,41 @@
+"""Fixtures that give integration tests a real Centrifugo v6 server.
+
+- `rpc_backend` (session): the HTTP backend Centrifugo proxies client RPC to
+  (`harness.rpc_backend`: `echo`, `refuse`, `disconnect`, anything else 404).
+- `centrifugo` (session): one server for the whole run, RPC proxied to `rpc_backend`.
+  Shared: tests must not stop, kill or reconfigure it; use `centrifugo_factory` for that.
+- `centrifugo_factory` (function): `centrifugo_factory(overrides=None, *, rpc=True,
+  start=True, **kwargs) -> CentrifugoServer`, a fresh server of its own (e.g.
+  `centrifugo_factory({"client.ping_interval": "2s"})`), closed when the test ends.
+
+A server that cannot be built, configured or started makes the test fail with an
+error that carries the server's log tail. It is never a skip, in CI or elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from harness import CentrifugoServer, RpcBackend, ServerFactory
+
+
+@pytest.fixture(scope="session")
+def rpc_backend() -> Iterator[RpcBackend]:
+    with RpcBackend() as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def centrifugo(rpc_backend: RpcBackend) -> Iterator[CentrifugoServer]:
+    with CentrifugoServer(rpc_proxy_endpoint=rpc_backend.url) as server:
+        yield server
+
+
+@pytest.fixture
+def centrifugo_factory(rpc_backend: RpcBackend) -> Iterator[ServerFactory]:
+    factory = ServerFactory(rpc_proxy_endpoint=rpc_backend.url)
+    try:
+        yield factory
+    finally:
+        factory.close_all()
