@@ -17,6 +17,7 @@ from .errors import (
     DecodeError,
     LocalProtocolError,
     ReplyError,
+    Unauthorized,
 )
 from .events import (
     CloseTransport,
@@ -106,6 +107,7 @@ __all__ = [
     "TokenRefreshed",
     "TokenRequested",
     "TransportClosed",
+    "Unauthorized",
     "UnsubscribeResult",
     "Unsubscribed",
     "UnsubscribedCode",

@@ -15,6 +15,7 @@ __all__ = [
     "DecodeError",
     "LocalProtocolError",
     "ReplyError",
+    "Unauthorized",
 ]
 
 
@@ -77,3 +78,7 @@ class ClientDisconnected(CentrifugoError):
     def __init__(self, reason: str = "client disconnected") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Unauthorized(CentrifugoError):
+    """Raised by a token callback: the user may not connect or subscribe (§6.3)."""
