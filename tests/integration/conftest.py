@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from harness import CentrifugoServer, RpcBackend, ServerFactory
 
 
