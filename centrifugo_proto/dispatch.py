@@ -22,6 +22,7 @@ from .events import (
     MessageReceived,
     PingReceived,
     PublicationReceived,
+    PublicationsLost,
     Subscribed,
     Subscribing,
     TokenRefreshed,
@@ -45,11 +46,13 @@ CALLBACK_NAMES: Final[dict[type[Event], str]] = {
     Subscribed: "subscribed",
     Unsubscribed: "unsubscribed",
     PublicationReceived: "publication",
+    PublicationsLost: "publications_lost",
     JoinReceived: "join",
     LeaveReceived: "leave",
 }
 
 _SUBSCRIPTION_EVENTS: Final = (Subscribing, Subscribed, Unsubscribed, JoinReceived, LeaveReceived)
+_CHANNEL_EVENTS: Final = (ErrorOccurred, TokenRefreshed)
 
 
 def callback_target(event: Event) -> tuple[str | None, str] | None:
@@ -62,6 +65,8 @@ def callback_target(event: Event) -> tuple[str | None, str] | None:
         return (None if event.server_side else event.publication.channel), name
     if isinstance(event, _SUBSCRIPTION_EVENTS):
         return (None if event.server_side else event.channel), name
-    if isinstance(event, ErrorOccurred | TokenRefreshed):
+    if isinstance(event, PublicationsLost):
+        return event.channel, name
+    if isinstance(event, _CHANNEL_EVENTS):
         return event.channel, name
     return None, name

@@ -31,6 +31,7 @@ __all__ = [
     "OpenTransport",
     "PingReceived",
     "PublicationReceived",
+    "PublicationsLost",
     "Subscribed",
     "Subscribing",
     "TokenRefreshed",
@@ -178,6 +179,20 @@ class PublicationReceived:
 
 
 @attrs.frozen(kw_only=True)
+class PublicationsLost:
+    """Publications of ``channel`` after ``since`` will never be delivered: the
+    server could not recover them (``reason`` "recovery failed"), or a full
+    subscription buffer dropped ``count`` of them ("buffer full"). Reload the
+    state from the application's backend, or from history if it still has them.
+    """
+
+    channel: str
+    since: StreamPosition | None
+    reason: str
+    count: int | None = None
+
+
+@attrs.frozen(kw_only=True)
 class JoinReceived:
     channel: str
     info: ClientInfo
@@ -222,6 +237,7 @@ Event = (
     | Subscribed
     | Unsubscribed
     | PublicationReceived
+    | PublicationsLost
     | JoinReceived
     | LeaveReceived
     | CommandSucceeded

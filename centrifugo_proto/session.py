@@ -57,6 +57,7 @@ from .events import (
     MessageReceived,
     PingReceived,
     PublicationReceived,
+    PublicationsLost,
     Subscribed,
     Subscribing,
     TokenRefreshed,
@@ -102,6 +103,15 @@ from .timers import Timer, TimerQueue
 __all__ = ["Session", "TransportControl"]
 
 _INF = float("inf")
+#: The server's "insufficient state" unsubscribe code (§5.2), used for a gap
+#: the client detects itself.
+INSUFFICIENT_STATE = 2500
+
+
+def _position(sub: _Subscription) -> StreamPosition | None:
+    return StreamPosition(sub.offset, sub.epoch) if sub.has_position else None
+
+
 #: Wire ids are uint32 (§2.1); a connection that issues 4 billion commands starts over.
 _MAX_WIRE_ID = 2**32 - 1
 
@@ -135,10 +145,15 @@ class _Subscription:
     options: SubscriptionOptions
     state: SubscriptionState = SubscriptionState.UNSUBSCRIBED
     token: str | None = None
-    #: Position to recover from, and whether to ask for recovery (§6.5).
-    position: StreamPosition | None = None
+    #: Position of the last publication delivered (§6.5), kept as plain values
+    #: because the hot path moves it on every publication.
+    offset: int = 0
+    epoch: str = ""
+    has_position: bool = False
+    #: Ask for recovery from the position on the next subscribe (§6.5).
     recover: bool = False
-    #: Tracks offsets of incoming publications (recoverable or positioned).
+    #: Offsets are checked (recoverable or positioned): duplicates are dropped
+    #: and a gap triggers a resubscribe with recovery.
     track_offsets: bool = False
     attempt: int = 0
     #: Wire id of the subscribe command in flight on this connection, or 0.
@@ -592,10 +607,8 @@ class Session:
                 # The hot path: one lookup, one event (DESIGN "The hot path").
                 sub = subs.get(message.channel)
                 if sub is not None and sub.state is subscribed:
-                    if sub.track_offsets and message.offset:
-                        sub.position = StreamPosition(
-                            message.offset, sub.position.epoch if sub.position else ""
-                        )
+                    if sub.track_offsets and message.offset and self._offset_gap(sub, message, now):
+                        continue
                     emit(PublicationReceived(publication=message))
                 elif message.channel in server_subs:
                     self._server_publication(message)
@@ -615,6 +628,33 @@ class Session:
         if self._pong:
             self.outgoing.append(PONG)  # one pong per ping, only if asked (§4)
         self._emit(PingReceived())
+
+    def _offset_gap(self, sub: _Subscription, pub: Publication, now: float) -> bool:
+        """Check a tracked publication's offset; True if it must not be delivered.
+
+        Offsets of a channel with history grow by one per publication (§6.5), so
+        an offset at or below the last delivered one is a duplicate (dropped:
+        each publication is delivered once), and one beyond the next means some
+        were missed: resubscribe and let the server recover them, in order.
+        """
+        offset = pub.offset
+        if offset <= sub.offset:
+            return True
+        if not sub.has_position or offset == sub.offset + 1:
+            sub.offset = offset
+            sub.has_position = True
+            return False
+        self._resync(sub, now, f"offset gap: {sub.offset} then {offset}")
+        return True
+
+    def _resync(self, sub: _Subscription, now: float, reason: str) -> None:
+        """Resubscribe from the last delivered position, in one frame: the server
+        still holds the subscription, so unsubscribe goes first (else 105)."""
+        self._sub_input(sub, SubscriptionInput.SERVER_RESUBSCRIBE)
+        self._emit(Subscribing(channel=sub.channel, code=INSUFFICIENT_STATE, reason=reason))
+        self._send(_Pending("unsubscribe", {"channel": sub.channel}, channel=sub.channel), now)
+        sub.recover = True
+        self._send_subscribe(sub, now)
 
     def _server_publication(self, pub: Publication) -> None:
         server_sub = self._server_subs[pub.channel]
@@ -881,7 +921,8 @@ class Session:
         sub.token = options.token
         sub.attempt = 0
         if options.since is not None:
-            sub.position = options.since
+            sub.offset, sub.epoch = options.since.offset, options.since.epoch
+            sub.has_position = True
             sub.recover = True
         self._emit(
             Subscribing(
@@ -907,10 +948,10 @@ class Session:
             params["positioned"] = True
         if options.join_leave:
             params["join_leave"] = True
-        if sub.recover and sub.position is not None:
+        if sub.recover and sub.has_position:
             params["recover"] = True
-            params["epoch"] = sub.position.epoch
-            params["offset"] = sub.position.offset
+            params["epoch"] = sub.epoch
+            params["offset"] = sub.offset
         pending = _Pending("subscribe", params, channel=sub.channel)
         self._send(pending, now)
         sub.inflight = pending.wire_id
@@ -929,17 +970,23 @@ class Session:
             return
         self._sub_input(sub, SubscriptionInput.SUBSCRIBE_SUCCEEDED)
         sub.attempt = 0
+        asked = sub.has_position and sub.recover
+        delivered = sub.offset if asked and sub.epoch == result.epoch else 0
         sub.track_offsets = result.recoverable or result.positioned
         if result.recoverable:
             sub.recover = True
+        # Recovered publications come in order, after the position asked for
+        # (§2.3); any at or below what was delivered already are dropped.
+        recovered = [
+            attrs.evolve(p, channel=sub.channel)
+            for p in result.publications
+            if not p.offset or p.offset > delivered
+        ]
         if sub.track_offsets:
-            sub.position = StreamPosition(result.offset, result.epoch)
-        recovered = [attrs.evolve(p, channel=sub.channel) for p in result.publications]
-        if recovered:
-            # Recovered publications advance the position, in order (§2.3).
-            last = recovered[-1].offset
-            if last and sub.position is not None:
-                sub.position = StreamPosition(max(last, sub.position.offset), sub.position.epoch)
+            last = recovered[-1].offset if recovered else 0
+            sub.offset = max(result.offset, last)
+            sub.epoch = result.epoch
+            sub.has_position = True
         if result.expires and sub.options.has_token_source:
             sub.refresh_timer = self._schedule(
                 now + result.ttl, partial(self._refresh_subscription, sub)
@@ -948,13 +995,22 @@ class Session:
             Subscribed(
                 channel=sub.channel,
                 result=result,
-                position=sub.position,
+                position=_position(sub),
                 was_recovering=result.was_recovering,
                 recovered=result.recovered,
             )
         )
         for pub in recovered:
             self._emit(PublicationReceived(publication=pub))
+        if result.was_recovering and not result.recovered:
+            # The server could not fill the gap: the application must reload (§6.5).
+            self._emit(
+                PublicationsLost(
+                    channel=sub.channel,
+                    since=StreamPosition(delivered, sub.epoch) if delivered else None,
+                    reason="recovery failed",
+                )
+            )
 
     def _on_subscribe_error(self, sub: _Subscription, error: ReplyError, now: float) -> None:
         if error.code == 109:

@@ -1,0 +1,71 @@
+"""The bounded publication buffer behind ``for pub in sub`` (issue "Resilience").
+
+Every adapter keeps one per subscription, from the moment the subscription is
+created, so the policy lives here once:
+
+- At most ``limit`` publications are kept. Receiving never waits for the
+  application: the socket is always read, so pongs always go out and the
+  server never drops the connection for "no pong" (PEERS.md §3 item 2).
+- When the buffer is full the **oldest** publication is dropped: a reader that
+  falls behind sees the newest state first, which is what real-time views want.
+- The reader is told exactly where: the next ``pop()`` returns a
+  :class:`PublicationsLost` (reason "buffer full", ``count`` dropped, ``since``
+  the position before the first of them) before the publications that follow
+  the gap. With history on the channel, ``history(since=lost.since)`` fills it.
+- Callbacks (``on("publication")``) do not go through this buffer.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from .events import PublicationsLost
+from .results import Publication, StreamPosition
+
+__all__ = ["DEFAULT_BUFFER_LIMIT", "PublicationBuffer"]
+
+#: Publications kept per subscription for a reader that does not keep up.
+DEFAULT_BUFFER_LIMIT = 4096
+
+
+class PublicationBuffer:
+    def __init__(self, channel: str, limit: int = DEFAULT_BUFFER_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError(f"buffer limit must be at least 1, got {limit}")
+        self.channel = channel
+        self.limit = limit
+        #: The epoch of the stream, for the position a loss report carries.
+        self.epoch = ""
+        self._items: deque[Publication] = deque()
+        self._lost = 0
+        self._lost_after: int | None = None
+        #: Total publications dropped over the buffer's life.
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def push(self, pub: Publication) -> None:
+        items = self._items
+        if len(items) >= self.limit:
+            oldest = items.popleft()
+            if self._lost == 0:
+                self._lost_after = oldest.offset - 1 if oldest.offset else None
+            self._lost += 1
+            self.dropped += 1
+        items.append(pub)
+
+    def pop(self) -> Publication | PublicationsLost | None:
+        """The next publication, a loss report where a gap sits, or None if empty."""
+        if self._lost:
+            lost = PublicationsLost(
+                channel=self.channel,
+                since=None
+                if self._lost_after is None
+                else StreamPosition(self._lost_after, self.epoch),
+                reason="buffer full",
+                count=self._lost,
+            )
+            self._lost, self._lost_after = 0, None
+            return lost
+        return self._items.popleft() if self._items else None
