@@ -44,7 +44,7 @@ LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz)
 # the first adapter lands), so it gets only those that have some.
 MYPY_DIRS := $(foreach d,centrifugo_proto adapters,$(if $(wildcard $(d)/*.py),$(d)))
 
-.PHONY: help venv centrifugo lint test demo clean distclean FORCE
+.PHONY: help venv centrifugo redis lint test demo clean distclean FORCE
 
 help:
 	@echo "make test       lint + unit, property and integration tests"
@@ -52,6 +52,7 @@ help:
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
 	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
 	@echo "make centrifugo build Centrifugo $(CENTRIFUGO_VERSION) into .cache/bin/"
+	@echo "make redis      install Debian's redis-server if missing (the Redis engine tests)"
 	@echo "make clean      remove caches and build output (keeps the Centrifugo binary)"
 	@echo "make distclean  clean, and also remove $(VENV)/ and .cache/"
 
@@ -89,6 +90,16 @@ centrifugo:
 	  echo "$(CENTRIFUGO_VERSION)" > "$(CENTRIFUGO_STAMP)"; \
 	fi
 
+# The resilience tests run Centrifugo on a Redis engine; the harness starts
+# redis-server itself (tests/harness/redis.py). Debian's package is installed
+# when no redis-server is on PATH (needs root, as in CI). The package's own
+# service is not used: the harness runs a private one on a free loopback port.
+redis:
+	@command -v redis-server >/dev/null || \
+	  { echo "installing Debian's redis-server (first time only)"; \
+	    apt-get update && apt-get install -y --no-install-recommends redis-server; }
+	@redis-server --version
+
 # --- Checks ---------------------------------------------------------------------
 
 # ruff over every Python directory; mypy --strict over the library, and over the
@@ -104,7 +115,7 @@ lint: venv
 # collected") fails the target like any other failure.
 # Extra pytest arguments: make test PYTEST_ARGS='-x -k rpc'
 PYTEST_ARGS ?=
-test: venv centrifugo lint
+test: venv centrifugo redis lint
 	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BIN)/pytest $(PYTEST_ARGS)
 
 demo: venv centrifugo
