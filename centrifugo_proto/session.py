@@ -719,6 +719,7 @@ class Session:
                 # a static token would fail forever, so stop (PEERS.md §3 item 20).
                 self._token_expired = True
                 if self._has_token_source:
+                    self._emit(ErrorOccurred(error=error))
                     self._lose_connection(now, ConnectingCode.TOKEN_EXPIRED, error.message)
                     return
             elif error.retryable:
