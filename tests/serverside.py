@@ -1,0 +1,380 @@
+"""The server half of the protocol, for core unit tests only.
+
+A fake Centrifugo server that builds the server's bytes itself: a wsproto
+server-side connection accepts the client's handshake and frames the server's
+messages; a small JSON server codec decodes the client's commands and encodes
+replies and pushes. Tests drive a :class:`~centrifugo_proto.ClientProtocol`
+against it with explicit ``now=`` values: no sockets, no clock, no sleeps.
+
+The client's outgoing bytes are always decoded by the server-side wsproto
+(wsproto masks client frames with random keys, so raw bytes never compare).
+
+Nothing here is a test of the server side: it is written to be strict about
+what the client sends (one compact JSON object per line, no empty lines, no
+bytes after the client's close frame), so client bugs fail loudly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from wsproto import WSConnection
+from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    Request,
+    TextMessage,
+)
+
+from centrifugo_proto import ClientOptions, ClientProtocol, Event, OpenTransport
+
+__all__ = [
+    "ENDPOINT",
+    "FakeServer",
+    "FixedRandom",
+    "ServerWebSocket",
+    "connect_reply",
+    "connected_pair",
+    "decode_commands",
+    "encode_replies",
+    "error",
+    "make_client",
+    "ping",
+    "push_join",
+    "push_leave",
+    "push_message",
+    "push_pub",
+    "push_subscribe",
+    "push_unsubscribe",
+    "reply",
+]
+
+ENDPOINT = "ws://centrifugo.test:8000/connection/websocket"
+
+Line = dict[str, Any] | str
+
+
+# -- the JSON server codec -------------------------------------------------------------
+
+
+def encode_line(line: Line) -> str:
+    """One reply as a compact JSON line; a ``str`` passes through (for bad input)."""
+    if isinstance(line, str):
+        return line
+    return json.dumps(line, separators=(",", ":"), ensure_ascii=False)
+
+
+def encode_replies(*lines: Line) -> str:
+    """Replies and pushes joined by single newlines, no trailing one (PROTOCOL §1.1)."""
+    return "\n".join(encode_line(line) for line in lines)
+
+
+def decode_commands(text: str) -> list[dict[str, Any]]:
+    """A client frame to its commands, as strict as the real server.
+
+    The server accepts one trailing newline and no empty line in between (an
+    empty segment is a 3501 disconnect there); here it fails the test.
+    """
+    if text.endswith("\n"):
+        text = text[:-1]
+    commands = []
+    for segment in text.split("\n"):
+        assert segment, f"empty command line in client frame {text!r}"
+        command = json.loads(segment)
+        assert isinstance(command, dict), f"command is not an object: {segment!r}"
+        commands.append(command)
+    return commands
+
+
+# -- frame builders --------------------------------------------------------------------
+
+
+def reply(id: int, **result: Any) -> dict[str, Any]:
+    """A reply to command ``id``: ``reply(2, subscribe={"offset": 3})``."""
+    return {"id": id, **result}
+
+
+def connect_reply(
+    id: int = 1,
+    *,
+    client: str = "client-1",
+    ping: int = 25,
+    pong: bool = True,
+    **result: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"client": client, "version": "6.9.1"}
+    if ping:
+        body["ping"] = ping
+    if pong:
+        body["pong"] = True
+    body.update(result)
+    return reply(id, connect=body)
+
+
+def error(id: int, code: int, message: str, temporary: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if temporary:
+        body["temporary"] = True
+    return {"id": id, "error": body}
+
+
+def push_pub(channel: str, data: Any, offset: int = 0, **extra: Any) -> dict[str, Any]:
+    pub: dict[str, Any] = {"data": data}
+    if offset:
+        pub["offset"] = offset
+    pub.update(extra)
+    return {"push": {"channel": channel, "pub": pub}}
+
+
+def ping() -> dict[str, Any]:
+    """The server ping: an empty Reply (PROTOCOL §4)."""
+    return {}
+
+
+def _info(user: str, client: str) -> dict[str, Any]:
+    return {"user": user, "client": client}
+
+
+def push_join(channel: str, user: str = "42", client: str = "other") -> dict[str, Any]:
+    return {"push": {"channel": channel, "join": {"info": _info(user, client)}}}
+
+
+def push_leave(channel: str, user: str = "42", client: str = "other") -> dict[str, Any]:
+    return {"push": {"channel": channel, "leave": {"info": _info(user, client)}}}
+
+
+def push_unsubscribe(channel: str, code: int, reason: str = "") -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code}
+    if reason:
+        body["reason"] = reason
+    return {"push": {"channel": channel, "unsubscribe": body}}
+
+
+def push_subscribe(channel: str, **result: Any) -> dict[str, Any]:
+    return {"push": {"channel": channel, "subscribe": result}}
+
+
+def push_message(data: Any) -> dict[str, Any]:
+    return {"push": {"message": {"data": data}}}
+
+
+# -- the server's WebSocket ------------------------------------------------------------
+
+
+class ServerWebSocket:
+    """One server-side WebSocket connection (wsproto), accepting any handshake."""
+
+    def __init__(self) -> None:
+        self.ws = WSConnection(ConnectionType.SERVER)
+        self.request: Request | None = None
+        #: Whole messages from the client, in order, not yet taken.
+        self.messages: list[str | bytes] = []
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self._parts: list[str | bytes] = []
+
+    @property
+    def closed(self) -> bool:
+        return self.ws.state in (ConnectionState.CLOSED, ConnectionState.REMOTE_CLOSING)
+
+    def receive(self, data: bytes) -> bytes:
+        """Feed client bytes; returns the server's answer (the 101, close replies)."""
+        assert self.ws.state is not ConnectionState.CLOSED, (
+            f"client wrote {len(data)} bytes after the closing handshake"
+        )
+        self.ws.receive_data(data)
+        out = b""
+        for event in self.ws.events():
+            if isinstance(event, Request):
+                self.request = event
+                out += self.ws.send(AcceptConnection())
+            elif isinstance(event, TextMessage | BytesMessage):
+                self._parts.append(event.data)
+                if event.message_finished:
+                    parts, self._parts = self._parts, []
+                    if isinstance(parts[0], str):
+                        self.messages.append("".join(str(p) for p in parts))
+                    else:
+                        self.messages.append(b"".join(bytes(p) for p in parts))
+            elif isinstance(event, CloseConnection):
+                self.close_code = event.code
+                self.close_reason = event.reason
+                if self.ws.state is ConnectionState.REMOTE_CLOSING:
+                    out += self.ws.send(event.response())
+            elif isinstance(event, Ping):
+                out += self.ws.send(event.response())
+            elif isinstance(event, Pong):
+                pass  # the client answering a WebSocket ping some test sent
+            else:  # pragma: no cover - the client sends nothing else
+                raise AssertionError(f"unexpected client event {event!r}")
+        return out
+
+    def send_text(self, text: str) -> bytes:
+        return self.ws.send(TextMessage(data=text))
+
+    def send_bytes(self, data: bytes) -> bytes:
+        return self.ws.send(BytesMessage(data=data))
+
+    def close_frame(self, code: int, reason: str = "") -> bytes:
+        return self.ws.send(CloseConnection(code=code, reason=reason))
+
+
+# -- driving a client ------------------------------------------------------------------
+
+
+class FixedRandom:
+    """An ``rng`` whose ``random()`` is always ``value``: backoff delays are exact."""
+
+    def __init__(self, value: float = 0.5) -> None:
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def make_client(**kwargs: Any) -> ClientProtocol:
+    """A client for the fake server, with a fixed rng unless one is given."""
+    kwargs.setdefault("rng", FixedRandom())
+    endpoints = kwargs.pop("endpoints", ENDPOINT)
+    return ClientProtocol(endpoints, **kwargs)
+
+
+class FakeServer:
+    """Plays the server for one :class:`ClientProtocol`, connection after connection."""
+
+    def __init__(self, client: ClientProtocol) -> None:
+        self.client = client
+        self.ws: ServerWebSocket | None = None
+        #: Every server-side connection so far, oldest first.
+        self.connections: list[ServerWebSocket] = []
+        #: The last ``connect`` command's params.
+        self.last_connect: dict[str, Any] | None = None
+        #: The ``OpenTransport`` drained by :meth:`events` and not yet acted on.
+        self.open_request: OpenTransport | None = None
+
+    # -- reading what the client did --
+
+    def events(self) -> list[Event]:
+        """Drain the client's events."""
+        out = []
+        while (event := self.client.next_event()) is not None:
+            if isinstance(event, OpenTransport):
+                self.open_request = event
+            out.append(event)
+        return out
+
+    def pump(self) -> None:
+        """Move the client's pending bytes into the current server connection."""
+        data = self.client.data_to_send()
+        if not data:
+            return
+        assert self.ws is not None, "the client wrote bytes with no transport open"
+        self.ws.receive(data)
+
+    def messages(self) -> list[list[dict[str, Any]]]:
+        """The client's WebSocket messages since the last call, each as its commands."""
+        self.pump()
+        if self.ws is None:
+            return []
+        raw, self.ws.messages = self.ws.messages, []
+        out = []
+        for message in raw:
+            assert isinstance(message, str), f"binary frame from a JSON client: {message!r}"
+            out.append(decode_commands(message))
+        return out
+
+    def commands(self) -> list[dict[str, Any]]:
+        """The client's commands since the last call, across messages."""
+        return [command for message in self.messages() for command in message]
+
+    # -- writing to the client --
+
+    def send(self, *lines: Line) -> bytes:
+        """The bytes of one text frame holding ``lines``."""
+        assert self.ws is not None
+        return self.ws.send_text(encode_replies(*lines))
+
+    def send_bytes(self, data: bytes) -> bytes:
+        assert self.ws is not None
+        return self.ws.send_bytes(data)
+
+    def close_frame(self, code: int, reason: str = "") -> bytes:
+        assert self.ws is not None
+        return self.ws.close_frame(code, reason)
+
+    def feed(self, *lines: Line, now: float) -> list[Event]:
+        """Send one frame of ``lines`` to the client; returns the events drained after."""
+        self.client.receive_data(self.send(*lines), now=now)
+        return self.events()
+
+    # -- the connection dance --
+
+    def open(self, *, now: float) -> None:
+        """The adapter's part after ``OpenTransport``: socket up, WebSocket handshake."""
+        self.pump()  # what the client still wrote on the previous connection
+        self.events()
+        assert self.open_request is not None, "the client asked for no transport"
+        self.open_request = None
+        self.client.transport_opened(now=now)
+        self.ws = ServerWebSocket()
+        self.connections.append(self.ws)
+        accept = self.ws.receive(self.client.data_to_send())
+        assert self.ws.request is not None, "no handshake request from the client"
+        self.client.receive_data(accept, now=now)
+
+    def accept_connect(self, *, now: float, **result: Any) -> list[Event]:
+        """Open the transport the client asked for, read its connect command, answer it.
+
+        ``result`` goes to :func:`connect_reply` (``client``, ``ping``, ``pong``,
+        ``expires``, ``ttl``, ``subs``...). Returns the events since the last drain.
+        """
+        events = self.events()
+        self.open(now=now)
+        messages = self.messages()
+        assert len(messages) == 1, messages
+        assert len(messages[0]) == 1, messages
+        (command,) = messages[0]
+        assert set(command) == {"id", "connect"}, command
+        assert command["id"] == 1, command
+        self.last_connect = command["connect"]
+        return events + self.feed(connect_reply(1, **result), now=now)
+
+    def connect(self, *, now: float, **result: Any) -> list[Event]:
+        """``connect(now=)`` on the client, then :meth:`accept_connect`."""
+        self.client.connect(now=now)
+        return self.accept_connect(now=now, **result)
+
+
+def connected_pair(
+    *, now: float = 0.0, result: dict[str, Any] | None = None, **client_kwargs: Any
+) -> tuple[ClientProtocol, FakeServer]:
+    """A client connected to a fake server, its events drained."""
+    client = make_client(**client_kwargs)
+    server = FakeServer(client)
+    server.connect(now=now, **(result or {}))
+    return client, server
+
+
+def options(**kwargs: Any) -> ClientOptions:
+    """ClientOptions with round numbers, so expected delays are easy to state."""
+    defaults: dict[str, Any] = {
+        "timeout": 5.0,
+        "min_reconnect_delay": 1.0,
+        "max_reconnect_delay": 8.0,
+        "min_resubscribe_delay": 2.0,
+        "max_resubscribe_delay": 16.0,
+        "max_server_ping_delay": 10.0,
+    }
+    defaults.update(kwargs)
+    return ClientOptions(**defaults)
+
+
+def only(events: Iterable[Event], kind: type[Any]) -> list[Any]:
+    """The events of one type, in order."""
+    return [e for e in events if isinstance(e, kind)]
