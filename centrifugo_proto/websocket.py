@@ -106,6 +106,13 @@ class WebSocketLayer:
                 elif isinstance(event, Ping):
                     reply += ws.send(event.response())
                 elif isinstance(event, CloseConnection):
+                    if ws.state is ConnectionState.OPEN:
+                        # wsproto's own report of a frame that breaks RFC 6455 (the
+                        # peer sent no close frame): fail the connection with its code.
+                        reply += ws.send(CloseConnection(code=event.code, reason=event.reason))
+                        self._finish()
+                        out.append(WebSocketFailed(f"WebSocket protocol error: {event.reason}"))
+                        break
                     if ws.state is ConnectionState.REMOTE_CLOSING:
                         reply += ws.send(event.response())
                     self._finish()
