@@ -39,6 +39,7 @@ __all__ = [
     "find_binary",
     "free_port",
     "merge_config",
+    "redis_engine_config",
 ]
 
 JSONDict = dict[str, Any]
@@ -116,18 +117,30 @@ def merge_config(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> JSOND
     return merged
 
 
+def redis_engine_config(redis_url: str, *, prefix: str = "centrifugo") -> JSONDict:
+    """Overrides that put Centrifugo's engine (broker and presence) on one Redis.
+
+    Centrifugo v6 keys `engine.type` and `engine.redis.address` (a list of shard
+    addresses such as `redis://127.0.0.1:6379`) and `engine.redis.prefix` (keys and
+    PUB/SUB channels; nodes sharing a prefix on one Redis form a cluster).
+    """
+    return {"engine": {"type": "redis", "redis": {"address": [redis_url], "prefix": prefix}}}
+
+
 def build_config(
     port: int,
     overrides: Mapping[str, Any] | None = None,
     *,
     rpc_proxy_endpoint: str | None = None,
+    redis_url: str | None = None,
 ) -> JSONDict:
     """The template, with the caller's overrides, listening on 127.0.0.1:`port`.
 
     With `rpc_proxy_endpoint`, client RPC calls without a namespace go to that HTTP
     endpoint (Centrifugo v6 keys `rpc.proxy.endpoint` and
     `rpc.without_namespace.proxy_enabled`). The address and port are set last: the
-    server always listens on loopback only.
+    server always listens on loopback only. With `redis_url`, the engine is Redis at
+    that address (`redis_engine_config`), before the caller's overrides.
     """
     config = json.loads(TEMPLATE_PATH.read_text(encoding="utf-8"))
     if not isinstance(config, dict):
@@ -140,6 +153,8 @@ def build_config(
                 "rpc.without_namespace.proxy_enabled": True,
             },
         )
+    if redis_url is not None:
+        config = merge_config(config, redis_engine_config(redis_url))
     config = merge_config(config, overrides or {})
     return merge_config(config, {"http_server": {"address": LOOPBACK, "port": port}})
 
@@ -162,6 +177,7 @@ class CentrifugoServer:
         overrides: Mapping[str, Any] | None = None,
         *,
         rpc_proxy_endpoint: str | None = None,
+        redis_url: str | None = None,
         binary: Path | str | None = None,
         port: int | None = None,
         startup_timeout: float = 20.0,
@@ -169,7 +185,9 @@ class CentrifugoServer:
     ) -> None:
         self.binary = Path(binary) if binary is not None else find_binary()
         self.port = port if port is not None else free_port()
-        self.config = build_config(self.port, overrides, rpc_proxy_endpoint=rpc_proxy_endpoint)
+        self.config = build_config(
+            self.port, overrides, rpc_proxy_endpoint=rpc_proxy_endpoint, redis_url=redis_url
+        )
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
         self.workdir = Path(tempfile.mkdtemp(prefix="centrifugo-"))
