@@ -3,14 +3,20 @@
 ``on(name, callback)`` names are the current SDKs' (PROTOCOL.md §5.4 events):
 connection events go to the client; subscription events go to that
 subscription, except those of server-side subscriptions, which go to the
-client (PROTOCOL.md §6.5). ``ping``, ``refresh`` and ``ws_closed`` are the
-seed's names (DESIGN "Seed API") for events the current SDKs do not name.
+client (PROTOCOL.md §6.5). ``ping``, ``refresh``, ``ws_closed`` and
+``ws_error`` are the seed's names (DESIGN "Seed API") for events the current
+SDKs do not name; the seed's other names are aliases (:data:`SEED_ALIASES`) or
+name the reply to a command (:data:`REPLY_NAMES`, a :class:`CommandReplied`).
+The table is in ``docs/events.md``.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
+import attrs
+
+from .errors import CentrifugoError
 from .events import (
     Connected,
     Connecting,
@@ -30,7 +36,15 @@ from .events import (
     Unsubscribed,
 )
 
-__all__ = ["CALLBACK_NAMES", "callback_target"]
+__all__ = [
+    "CALLBACK_NAMES",
+    "REPLY_NAMES",
+    "SEED_ALIASES",
+    "CommandReplied",
+    "TransportFailed",
+    "callback_target",
+    "event_name",
+]
 
 #: Event type → the name callbacks register under.
 CALLBACK_NAMES: Final[dict[type[Event], str]] = {
@@ -70,3 +84,59 @@ def callback_target(event: Event) -> tuple[str | None, str] | None:
     if isinstance(event, _CHANNEL_EVENTS):
         return event.channel, name
     return None, name
+
+
+# -- names for ``on()`` ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CommandReplied:
+    """The reply to a command, for the seed's names (``publish``, ``subscribe``, ...).
+
+    ``request`` is the core's request handle; subscribe and unsubscribe have
+    none (the subscription stands for them: ``channel``). ``subscribe`` fires on
+    every ``Subscribed`` (resubscribes too) and on a refused subscribe
+    (``error``); ``unsubscribe`` when the subscription is unsubscribed by the
+    caller or the server. Made by the adapters' routing, not by the core.
+    """
+
+    command: str
+    channel: str | None
+    request: int | None = None
+    result: Any = None
+    error: CentrifugoError | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TransportFailed:
+    """The socket could not be opened (refused, TLS, ...) or broke while in use:
+    the seed's ``ws_error``. Made by the adapters, which see the socket."""
+
+    error: BaseException | str
+
+
+#: Extra names the seed (Perl ``Centrifugo::Client``) used → the current name.
+SEED_ALIASES: Final[dict[str, str]] = {
+    "connect": "connected",
+    "disconnect": "disconnected",
+}
+
+#: Seed names for the reply to a command (the callback gets a :class:`CommandReplied`);
+#: ``presence_stats`` and ``rpc`` are this client's additions.
+REPLY_NAMES: Final = frozenset(
+    {"subscribe", "unsubscribe", "publish", "presence", "history", "presence_stats", "rpc"}
+)
+
+_EVENT_NAMES: Final = frozenset(CALLBACK_NAMES.values()) | {"ws_error"} | REPLY_NAMES
+
+
+def event_name(name: str) -> str:
+    """The name callbacks are kept under: ``name`` itself or its current alias.
+
+    Raises ValueError for a name no event has (a typo would otherwise wait forever).
+    """
+    name = SEED_ALIASES.get(name, name)
+    if name not in _EVENT_NAMES:
+        known = sorted(_EVENT_NAMES | SEED_ALIASES.keys())
+        raise ValueError(f"no event is called {name!r}; known names: {', '.join(known)}")
+    return name
