@@ -936,7 +936,13 @@ class Session:
     def _send_subscribe(self, sub: _Subscription, now: float) -> None:
         options = sub.options
         if options.has_token_source and not sub.token:
-            self._request_token("subscribe", sub.channel)
+            # One request per subscription: its answer sends the subscribe. A second
+            # one would mean two subscribes on one connection, and 105 for the second.
+            if not any(
+                r.purpose == "subscribe" and r.channel == sub.channel
+                for r in self._token_requests.values()
+            ):
+                self._request_token("subscribe", sub.channel)
             return
         params: dict[str, Any] = {"channel": sub.channel}
         if sub.token:
