@@ -433,7 +433,8 @@ class Session:
             self._teardown(now, 1000, reason, suspend_subs=True)
             if self._client_input(ClientInput.CONNECTION_REFUSED):
                 stop_code = DisconnectedCode.MESSAGE_SIZE_LIMIT if code == 1009 else code
-                self._stop(was, stop_code, reason or "message size limit")
+                default = "message size limit" if code == 1009 else "disconnected by the server"
+                self._stop(was, stop_code, reason or default)
 
     def _lose_connection(
         self, now: float, code: int, reason: str, *, close_code: int = 1000
