@@ -373,6 +373,16 @@ def test_transport_level_close_codes_reconnect_as_transport_closed(code):
     assert client.next_deadline() == 3.5
 
 
+@pytest.mark.parametrize("code", [3503, 4500])
+def test_terminal_close_without_a_reason_is_not_called_message_size_limit(code):
+    client, server = connected_pair(options=options())
+    client.receive_data(server.close_frame(code), now=2.0)
+    (disconnected,) = only(server.events(), Disconnected)
+    assert disconnected.code == code
+    assert disconnected.reason
+    assert "size" not in disconnected.reason
+
+
 def test_message_too_big_disconnects_with_code_3():
     client, server = connected_pair(options=options())
     client.receive_data(server.close_frame(1009, "message too big"), now=2.0)
