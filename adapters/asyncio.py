@@ -66,6 +66,9 @@ class Subscription(SubscriptionBase):
     def _end(self) -> None:
         self._queue.put_nowait(_END)
 
+    def _buffered(self) -> int:
+        return self._queue.qsize()
+
     async def _next(self) -> Publication:
         item = await self._queue.get()
         if item is _END:

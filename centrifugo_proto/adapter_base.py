@@ -94,6 +94,10 @@ class SubscriptionBase(Callbacks):
         """The client closed: iteration ends once the buffer is drained."""
         raise NotImplementedError
 
+    def _buffered(self) -> int:
+        """How many publications wait in the buffer."""
+        raise NotImplementedError
+
 
 class ClientBase(Callbacks, Generic[_S]):
     """The adapter-independent half of a client. Adapters implement the hooks
