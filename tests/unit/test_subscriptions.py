@@ -273,6 +273,19 @@ def test_unsubscribe_error_reconnects():
     )
 
 
+def test_unsubscribe_timeout_reconnects():
+    client, server = connected_pair(options=options(timeout=5.0), result={"ping": 0})
+    subscribe(client, server, "a", {})
+    client.unsubscribe("a", now=1.0)
+    server.commands()
+    server.events()
+    client.handle_timeout(now=6.0)
+    events = server.events()
+    assert events[-1] == Connecting(
+        code=ConnectingCode.UNSUBSCRIBE_ERROR, reason="unsubscribe timeout"
+    )
+
+
 # -- server unsubscribe pushes (§5.2) ----------------------------------------------------
 
 

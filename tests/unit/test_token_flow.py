@@ -185,3 +185,49 @@ def test_subscription_token_refresh():
     assert events == [Unsubscribed(channel="private:a", code=103, reason="permission denied")]
     assert client.subscription_state("private:a") is SubscriptionState.UNSUBSCRIBED
     assert server.commands() == [{"id": 5, "unsubscribe": {"channel": "private:a"}}]
+
+
+def test_token_failed_for_the_connect_token_retries_with_backoff():
+    client = make_client(options=options(), has_token_source=True)
+    server = FakeServer(client)
+    client.connect(now=0.0)
+    (request,) = only(server.events(), TokenRequested)
+    client.token_failed(request, now=0.5)
+    assert server.events() == [ErrorOccurred(error="could not get a token", channel=None)]
+    assert client.state is ClientState.CONNECTING
+    assert client.next_deadline() == 2.0  # the reconnect backoff, attempt 0
+    client.handle_timeout(now=2.0)
+    (request,) = only(server.events(), TokenRequested)
+    client.provide_token(request, "t", now=2.5)
+    server.accept_connect(now=2.5)
+    assert server.last_connect["token"] == "t"
+
+
+def test_token_failed_for_a_subscription_token_tries_again_after_backoff():
+    client, server = connected_pair(options=options(), result={"ping": 0})
+    client.subscribe("p", has_token_source=True, now=0.0)
+    (request,) = only(server.events(), TokenRequested)
+    client.token_failed(request, now=1.0)
+    assert server.events() == [ErrorOccurred(error="could not get a token", channel="p")]
+    assert client.subscription_state("p") is SubscriptionState.SUBSCRIBING
+    assert client.next_deadline() == 4.0  # resubscribe backoff: 2 + 0.5 * 2
+    client.handle_timeout(now=4.0)
+    (request,) = only(server.events(), TokenRequested)
+    assert request.channel == "p"
+    client.provide_token(request, "s", now=4.0)
+    assert server.commands() == [{"id": 2, "subscribe": {"channel": "p", "token": "s"}}]
+
+
+def test_token_failed_for_a_subscription_refresh_retries_within_its_window():
+    client, server = connected_pair(options=options(), result={"ping": 0})
+    client.subscribe("p", token="s0", has_token_source=True, now=0.0)
+    server.events()
+    server.commands()
+    server.feed(reply(2, subscribe={"expires": True, "ttl": 30}), now=0.0)
+    client.handle_timeout(now=30.0)
+    (request,) = server.events()
+    client.token_failed(request, now=30.0)
+    assert server.events() == [ErrorOccurred(error="could not get a token", channel="p")]
+    assert client.next_deadline() == 45.0  # jittered(10, 20) with rng 0.5
+    client.handle_timeout(now=45.0)
+    assert only(server.events(), TokenRequested)
