@@ -85,6 +85,10 @@ class CentrifugoCluster:
     like any other); node `i` is named `node<i>` in its log and in the `info` API.
     `start()` (or entering the `with` block) starts every node and waits until each
     one lists all of them in `info`; the block's end closes them all.
+
+    Publications between nodes go through Redis PUB/SUB and do not wait for node
+    discovery. A killed node stays listed in the other nodes' `info` for about ten
+    seconds (until its node info expires), next to its restarted self.
     """
 
     def __init__(
@@ -124,22 +128,24 @@ class CentrifugoCluster:
         for node in self.nodes:
             if not node.is_running():
                 node.start()
-        self.wait_for_nodes(len(self.nodes))
+        self.wait_for_nodes()
 
-    def wait_for_nodes(self, count: int, timeout: float | None = None) -> None:
-        """Wait until every running node lists `count` nodes in its `info` API."""
+    def wait_for_nodes(self, timeout: float | None = None) -> None:
+        """Wait until every running node lists every running node (by name) in `info`."""
         deadline = time.monotonic() + (self.discovery_timeout if timeout is None else timeout)
         while True:
+            running = [node for node in self.nodes if node.is_running()]
+            expected = {str(node.config["node"]["name"]) for node in running}
             seen = {
-                node.port: len(node.api("info", {})["result"]["nodes"])
-                for node in self.nodes
-                if node.is_running()
+                node.port: {n["name"] for n in node.api("info", {})["result"]["nodes"]}
+                for node in running
             }
-            if all(n == count for n in seen.values()):
+            if all(expected <= names for names in seen.values()):
                 return
             if time.monotonic() >= deadline:
                 raise HarnessError(
-                    f"cluster nodes did not see {count} nodes in time (port: nodes seen): {seen}"
+                    f"cluster nodes did not discover each other within the timeout; "
+                    f"expected {sorted(expected)}, seen (port: names): {seen}"
                 )
             time.sleep(0.1)
 
