@@ -181,7 +181,12 @@ class ServerWebSocket:
 
     @property
     def closed(self) -> bool:
-        return self.ws.state in (ConnectionState.CLOSED, ConnectionState.REMOTE_CLOSING)
+        """A close frame went one way or the other: no more messages on this one."""
+        return self.ws.state in (
+            ConnectionState.CLOSED,
+            ConnectionState.REMOTE_CLOSING,
+            ConnectionState.LOCAL_CLOSING,
+        )
 
     def receive(self, data: bytes) -> bytes:
         """Feed client bytes; returns the server's answer (the 101, close replies)."""
