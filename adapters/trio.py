@@ -160,9 +160,9 @@ class Client(ClientBase[Subscription]):
             raise
         return self
 
-    async def __aexit__(self, *exc_info: Any) -> None:
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
         assert self._lifetime is not None
-        await self._lifetime.__aexit__(*exc_info)
+        return await self._lifetime.__aexit__(*exc_info)  # True: our nursery took a Cancelled
 
     @asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
