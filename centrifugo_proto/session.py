@@ -82,8 +82,12 @@ from .options import ClientOptions, SubscriptionOptions
 from .results import (
     ConnectResult,
     HistoryResult,
+    PresenceResult,
+    PresenceStatsResult,
     Publication,
+    PublishResult,
     RefreshResult,
+    RpcResult,
     StreamPosition,
     SubRefreshResult,
     SubscribeResult,
@@ -106,6 +110,25 @@ _INF = float("inf")
 #: The server's "insufficient state" unsubscribe code (§5.2), used for a gap
 #: the client detects itself.
 INSUFFICIENT_STATE = 2500
+
+
+#: Disconnect code 3014 and unsubscribe codes 2501, 2502 (§5.2, §5.3).
+STATE_INVALIDATED = 3014
+SUBSCRIPTION_EXPIRED = 2501
+SUB_STATE_INVALIDATED = 2502
+
+#: The result each caller command must carry (anything else is bad protocol).
+_RESULT_TYPES: dict[str, type] = {
+    "publish": PublishResult,
+    "history": HistoryResult,
+    "presence": PresenceResult,
+    "presence_stats": PresenceStatsResult,
+    "rpc": RpcResult,
+}
+
+
+def _forget_position(sub: _Subscription) -> None:
+    sub.offset, sub.epoch, sub.has_position, sub.recover = 0, "", False, False
 
 
 def _position(sub: _Subscription) -> StreamPosition | None:
@@ -425,6 +448,15 @@ class Session:
     def _server_closed(self, now: float, code: int, reason: str) -> None:
         """Apply the disconnect code rules (§5.3) to a close from the server."""
         if disconnect_reconnects(code):
+            if code == STATE_INVALIDATED:
+                # 3014: the server dropped what it knew of us: forget the token (a
+                # token source gets asked again) and every recovery position (§5.3).
+                if self._has_token_source:
+                    self._token = None
+                for sub in self._subs.values():
+                    _forget_position(sub)
+                for server_sub in self._server_subs.values():
+                    server_sub.position = None
             # Codes below 3000 are the transport's own: report them as "transport closed".
             client_code = code if code >= 3000 else ConnectingCode.TRANSPORT_CLOSED
             self._lose_connection(now, client_code, reason or "transport closed")
@@ -681,6 +713,11 @@ class Session:
                 self._emit(CommandFailed(request=pending.request, error=reply.error))
                 return
             result = reply.result
+            if not isinstance(result, _RESULT_TYPES[method]):
+                problem = f"reply {reply.id} to {method} carries the wrong result"
+                self._fail(pending, ClientDisconnected(f"bad protocol: {problem}"), cancel=False)
+                self.bad_protocol(now, problem)
+                return
             if method == "history" and isinstance(result, HistoryResult):
                 result = attrs.evolve(
                     result,
@@ -1165,6 +1202,13 @@ class Session:
         sub = self._subs.get(channel)
         if sub is not None and sub.state is SubscriptionState.SUBSCRIBED:
             if unsubscribe_resubscribes(body.code):
+                if body.code in (SUBSCRIPTION_EXPIRED, SUB_STATE_INVALIDATED):
+                    # 2501: the token expired, ask for a new one rather than resend
+                    # it; 2502: the position is no longer valid either (§5.2).
+                    if sub.options.has_token_source:
+                        sub.token = None
+                    if body.code == SUB_STATE_INVALIDATED:
+                        _forget_position(sub)
                 self._sub_input(sub, SubscriptionInput.SERVER_RESUBSCRIBE)
                 self._emit(Subscribing(channel=channel, code=body.code, reason=body.reason))
                 self._cancel_sub_timers(sub)

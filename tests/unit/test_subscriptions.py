@@ -8,6 +8,7 @@ from centrifugo_proto import (
     ClientInfo,
     ClientState,
     CloseTransport,
+    CommandFailed,
     Connecting,
     ConnectingCode,
     ErrorOccurred,
@@ -301,7 +302,7 @@ def test_unsubscribe_push_below_2500_unsubscribes(code):
     assert client.state is ClientState.CONNECTED
 
 
-@pytest.mark.parametrize("code", [2500, 2501, 2502])
+@pytest.mark.parametrize("code", [2500, 2501, 2999])
 def test_unsubscribe_push_from_2500_resubscribes_with_recovery(code):
     client, server = connected_pair(options=options())
     subscribe(
@@ -324,6 +325,59 @@ def test_unsubscribe_push_from_2500_resubscribes_with_recovery(code):
             },
         }
     ]
+
+
+def test_unsubscribe_push_2502_resubscribes_without_the_invalidated_position():
+    client, server = connected_pair(options=options())
+    subscribe(
+        client, server, "a", {"recoverable": True, "epoch": "e1", "offset": 5}, recoverable=True
+    )
+    server.feed(push_pub("a", "six", 6), now=1.0)
+    events = server.feed(push_unsubscribe("a", 2502, "state invalidated"), now=2.0)
+    assert events == [Subscribing(channel="a", code=2502, reason="state invalidated")]
+    (command,) = server.commands()
+    assert command["subscribe"] == {"channel": "a", "recoverable": True}
+
+
+def test_unsubscribe_push_2501_asks_a_token_source_for_a_new_token():
+    client, server = connected_pair(options=options())
+    client.subscribe("a", token="old", has_token_source=True, now=0.0)
+    (command,) = server.commands()
+    server.feed(reply(command["id"], subscribe={}), now=0.0)
+    events = server.feed(push_unsubscribe("a", 2501, "subscription expired"), now=1.0)
+    (request,) = [e for e in events if isinstance(e, TokenRequested)]
+    assert request.channel == "a"
+    assert server.commands() == []  # nothing is sent with the expired token
+    client.provide_token(request, "new", now=1.5)
+    (command,) = server.commands()
+    assert command["subscribe"]["token"] == "new"
+
+
+def test_close_3014_forgets_the_token_and_every_position():
+    client, server = connected_pair(options=options(), token="t0", has_token_source=True)
+    subscribe(
+        client, server, "a", {"recoverable": True, "epoch": "e1", "offset": 5}, recoverable=True
+    )
+    client.receive_data(server.close_frame(3014, "state invalidated"), now=1.0)
+    server.events()
+    client.handle_timeout(now=client.next_deadline())
+    (request,) = [e for e in server.events() if isinstance(e, TokenRequested)]
+    assert request.channel is None  # the connection token is asked for again
+    client.provide_token(request, "t1", now=3.0)
+    server.accept_connect(now=3.0)
+    assert server.last_connect["token"] == "t1"
+    (command,) = server.commands()
+    assert command["subscribe"] == {"channel": "a", "recoverable": True}
+
+
+def test_a_reply_of_the_wrong_kind_to_a_command_is_bad_protocol():
+    client, server = connected_pair(options=options())
+    request = client.publish("a", {"x": 1}, now=1.0)
+    (command,) = server.commands()
+    events = server.feed(reply(command["id"], history={"publications": []}), now=1.0)
+    assert next(e for e in events if isinstance(e, Connecting)).code == ConnectingCode.BAD_PROTOCOL
+    (failed,) = [e for e in events if isinstance(e, CommandFailed)]
+    assert failed.request == request
 
 
 def test_unsubscribe_push_for_a_channel_not_held_is_ignored():
