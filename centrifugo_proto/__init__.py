@@ -16,6 +16,7 @@ from .errors import (
     CommandTimeout,
     DecodeError,
     LocalProtocolError,
+    PublicationsDropped,
     ReplyError,
     Unauthorized,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "PresenceStatsResult",
     "Publication",
     "PublicationReceived",
+    "PublicationsDropped",
     "PublicationsLost",
     "PublishResult",
     "RefreshResult",

@@ -14,6 +14,7 @@ __all__ = [
     "CommandTimeout",
     "DecodeError",
     "LocalProtocolError",
+    "PublicationsDropped",
     "ReplyError",
     "Unauthorized",
 ]
@@ -82,3 +83,16 @@ class ClientDisconnected(CentrifugoError):
 
 class Unauthorized(CentrifugoError):
     """Raised by a token callback: the user may not connect or subscribe (§6.3)."""
+
+
+class PublicationsDropped(CentrifugoError):
+    """Raised by ``for pub in sub`` where its full buffer dropped publications.
+
+    ``lost`` is the :class:`~centrifugo_proto.events.PublicationsLost` report
+    (count, and the position before the first dropped one). Iterating again
+    continues with the publications after the gap (docs/resilience.md).
+    """
+
+    def __init__(self, lost: object) -> None:
+        super().__init__(f"publications dropped from a full buffer: {lost!r}")
+        self.lost = lost
