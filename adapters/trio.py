@@ -155,8 +155,8 @@ class Client(ClientBase[Subscription]):
         await self._lifetime.__aenter__()
         try:
             await self.connect()
-        except BaseException as exc:
-            await self._lifetime.__aexit__(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            await self._lifetime.__aexit__(None, None, None)  # close; raise the error as is
             raise
         return self
 

@@ -19,6 +19,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -182,6 +183,7 @@ class CentrifugoServer:
         port: int | None = None,
         startup_timeout: float = 20.0,
         stop_timeout: float = 5.0,
+        ca_file: Path | str | None = None,
     ) -> None:
         self.binary = Path(binary) if binary is not None else find_binary()
         self.port = port if port is not None else free_port()
@@ -196,17 +198,25 @@ class CentrifugoServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._config_checked = False
         self._closed = False
+        #: With `http_server.tls.enabled` (see `harness.tls`): the CA the harness's own
+        #: HTTP calls (health, API) trust.
+        self.ssl_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
         atexit.register(self.close)
 
     # -- addresses and credentials -------------------------------------------------
 
     @property
+    def tls(self) -> bool:
+        """The server serves TLS itself (https, wss)."""
+        return bool(self.config.get("http_server", {}).get("tls", {}).get("enabled"))
+
+    @property
     def http_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{LOOPBACK}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{LOOPBACK}:{self.port}/connection/websocket"
+        return f"{'wss' if self.tls else 'ws'}://{LOOPBACK}:{self.port}/connection/websocket"
 
     @property
     def api_key(self) -> str:
@@ -349,7 +359,9 @@ class CentrifugoServer:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(
+                request, timeout=timeout, context=self.ssl_context
+            ) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")
@@ -363,7 +375,9 @@ class CentrifugoServer:
     def health_status(self, *, timeout: float = 1.0) -> int | None:
         """The status code of `GET /health`, or None if nothing answered."""
         try:
-            with urllib.request.urlopen(f"{self.http_url}/health", timeout=timeout) as response:
+            with urllib.request.urlopen(
+                f"{self.http_url}/health", timeout=timeout, context=self.ssl_context
+            ) as response:
                 status: int = response.status
                 return status
         except urllib.error.HTTPError as exc:
