@@ -461,12 +461,16 @@ class Session:
             client_code = code if code >= 3000 else ConnectingCode.TRANSPORT_CLOSED
             self._lose_connection(now, client_code, reason or "transport closed")
         else:
-            was = self.state
-            self._teardown(now, 1000, reason, suspend_subs=True)
-            if self._client_input(ClientInput.CONNECTION_REFUSED):
-                stop_code = DisconnectedCode.MESSAGE_SIZE_LIMIT if code == 1009 else code
-                default = "message size limit" if code == 1009 else "disconnected by the server"
-                self._stop(was, stop_code, reason or default)
+            stop_code = DisconnectedCode.MESSAGE_SIZE_LIMIT if code == 1009 else code
+            default = "message size limit" if code == 1009 else "disconnected by the server"
+            self._refused(now, stop_code, reason or default)
+
+    def _refused(self, now: float, code: int, reason: str) -> None:
+        """A terminal refusal (§5.3, §6.1): end the transport and stop, no reconnect."""
+        was = self.state
+        self._teardown(now, 1000, reason, suspend_subs=True)
+        if self._client_input(ClientInput.CONNECTION_REFUSED):
+            self._stop(was, code, reason)
 
     def _lose_connection(
         self, now: float, code: int, reason: str, *, close_code: int = 1000
@@ -764,10 +768,7 @@ class Session:
                 self._emit(ErrorOccurred(error=error))
                 self._lose_connection(now, ConnectingCode.CONNECT_ERROR, error.message)
                 return
-            was = self.state
-            self._teardown(now, 1000, error.message, suspend_subs=True)
-            self._client_input(ClientInput.CONNECTION_REFUSED)
-            self._stop(was, error.code, error.message)
+            self._refused(now, error.code, error.message)
             return
         result: ConnectResult | None = self._expect(reply, ConnectResult, now)
         if result is None:
@@ -896,10 +897,7 @@ class Session:
 
     def _token_unauthorized(self, request: _TokenRequest, now: float) -> None:
         if request.channel is None:
-            was = self.state
-            self._teardown(now, 1000, "unauthorized", suspend_subs=True)
-            if self._client_input(ClientInput.CONNECTION_REFUSED):
-                self._stop(was, DisconnectedCode.UNAUTHORIZED, "unauthorized")
+            self._refused(now, DisconnectedCode.UNAUTHORIZED, "unauthorized")
             return
         sub = self._subs.get(request.channel)
         if sub is not None:
@@ -928,10 +926,7 @@ class Session:
                 self._emit(ErrorOccurred(error=error))
                 self._retry_refresh(now)
             else:
-                was = self.state
-                self._teardown(now, 1000, error.message, suspend_subs=True)
-                self._client_input(ClientInput.CONNECTION_REFUSED)
-                self._stop(was, error.code, error.message)
+                self._refused(now, error.code, error.message)
             return
         result: RefreshResult | None = self._expect(reply, RefreshResult, now)
         if result is None:
