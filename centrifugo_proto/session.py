@@ -648,7 +648,7 @@ class Session:
                         continue
                     emit(PublicationReceived(publication=message))
                 elif message.channel in server_subs:
-                    self._server_publication(message)
+                    self._server_publication(server_subs[message.channel], message)
                 # else: a publication still in flight after unsubscribe; dropped.
             elif type(message) is Reply:
                 self._on_reply(message, now)
@@ -693,8 +693,9 @@ class Session:
         sub.recover = True
         self._send_subscribe(sub, now)
 
-    def _server_publication(self, pub: Publication) -> None:
-        server_sub = self._server_subs[pub.channel]
+    def _server_publication(self, server_sub: _ServerSubscription, pub: Publication) -> None:
+        # ``pub.channel`` may differ from the subscription's (the ``channel`` field of
+        # wildcard subscriptions, §2.2): the position is the subscription's.
         if server_sub.recoverable and pub.offset:
             epoch = server_sub.position.epoch if server_sub.position else ""
             server_sub.position = StreamPosition(pub.offset, epoch)
@@ -834,7 +835,7 @@ class Session:
             )
         )
         for pub in result.publications:
-            self._server_publication(attrs.evolve(pub, channel=pub.channel or channel))
+            self._server_publication(server_sub, attrs.evolve(pub, channel=pub.channel or channel))
 
     # -- tokens (§6.3) --------------------------------------------------------------------
 
