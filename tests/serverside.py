@@ -20,6 +20,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
 from wsproto import WSConnection
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import (
@@ -33,6 +34,36 @@ from wsproto.events import (
 )
 
 from centrifugo_proto import ClientOptions, ClientProtocol, Event, OpenTransport
+from centrifugo_proto.messages import (
+    PONG,
+    Command,
+    Ignored,
+    Incoming,
+    Join,
+    Leave,
+    Push,
+    PushBody,
+    Reply,
+    ServerDisconnect,
+    ServerMessage,
+    ServerPing,
+    ServerSubscribe,
+    ServerUnsubscribe,
+)
+from centrifugo_proto.results import (
+    ClientInfo,
+    ConnectResult,
+    HistoryResult,
+    PresenceResult,
+    PresenceStatsResult,
+    Publication,
+    PublishResult,
+    RefreshResult,
+    RpcResult,
+    SubRefreshResult,
+    SubscribeResult,
+    UnsubscribeResult,
+)
 
 __all__ = [
     "ENDPOINT",
@@ -40,16 +71,22 @@ __all__ = [
     "FixedRandom",
     "Line",
     "ServerWebSocket",
+    "client_info_to_wire",
+    "command_from_wire",
     "connect_reply",
     "connected_pair",
+    "decode_command_objects",
     "decode_commands",
+    "encode_incoming",
     "encode_line",
     "encode_replies",
     "error",
+    "incoming_to_wire",
     "make_client",
     "only",
     "options",
     "ping",
+    "publication_to_wire",
     "push_join",
     "push_leave",
     "push_message",
@@ -57,6 +94,8 @@ __all__ = [
     "push_subscribe",
     "push_unsubscribe",
     "reply",
+    "result_to_wire",
+    "subscribe_result_to_wire",
 ]
 
 ENDPOINT = "ws://centrifugo.test:8000/connection/websocket"
@@ -387,3 +426,185 @@ def options(**kwargs: Any) -> ClientOptions:
 def only(events: Iterable[Event], kind: type[Any]) -> list[Any]:
     """The events of one type, in order."""
     return [e for e in events if isinstance(e, kind)]
+
+
+# -- the typed server half of the JSON codec (property tests, fuzz corpus) ---------------
+# Where the helpers above build dicts by hand, these go from the core's own protocol
+# objects to the wire and back, so a property can say "encodes and decodes back equal".
+
+
+def _omit_zero(fields: dict[str, Any]) -> dict[str, Any]:
+    """What the server's JSON encoder does with scalar fields: zero values are left
+    out (PROTOCOL §1.1). Never used on payloads, where ``0`` and ``""`` are data."""
+    return {
+        k: v for k, v in fields.items() if v is not None and v is not False and v != 0 and v != ""
+    }
+
+
+def client_info_to_wire(info: ClientInfo) -> dict[str, Any]:
+    out = _omit_zero({"user": info.user, "client": info.client})
+    # Payloads are JSON values: ``{}`` or ``0`` is data, only None is absent.
+    if info.conn_info is not None:
+        out["conn_info"] = info.conn_info
+    if info.chan_info is not None:
+        out["chan_info"] = info.chan_info
+    return out
+
+
+def publication_to_wire(pub: Publication) -> dict[str, Any]:
+    """A Publication as the server writes it; ``channel`` only when it is set."""
+    out: dict[str, Any] = {}
+    if pub.data is not None:
+        out["data"] = pub.data
+    if pub.info is not None:
+        out["info"] = client_info_to_wire(pub.info)
+    if pub.offset:
+        out["offset"] = pub.offset
+    if pub.tags is not None:
+        out["tags"] = dict(pub.tags)
+    if pub.time:
+        out["time"] = pub.time
+    if pub.channel:
+        out["channel"] = pub.channel
+    return out
+
+
+def subscribe_result_to_wire(result: SubscribeResult) -> dict[str, Any]:
+    out = _omit_zero(
+        {
+            "expires": result.expires,
+            "ttl": result.ttl,
+            "recoverable": result.recoverable,
+            "positioned": result.positioned,
+            "epoch": result.epoch,
+            "offset": result.offset,
+            "recovered": result.recovered,
+            "was_recovering": result.was_recovering,
+            "delta": result.delta,
+        }
+    )
+    if result.publications:
+        out["publications"] = [publication_to_wire(p) for p in result.publications]
+    if result.data is not None:
+        out["data"] = result.data
+    return out
+
+
+def result_to_wire(result: Any) -> tuple[str, dict[str, Any]]:
+    """A command result → (Reply field, JSON body)."""
+    if isinstance(result, ConnectResult):
+        body = _omit_zero(
+            {
+                "client": result.client,
+                "version": result.version,
+                "expires": result.expires,
+                "ttl": result.ttl,
+                "ping": result.ping,
+                "pong": result.pong,
+                "session": result.session,
+                "node": result.node,
+                "time": result.time,
+            }
+        )
+        if result.data is not None:
+            body["data"] = result.data
+        if result.subs:
+            body["subs"] = {ch: subscribe_result_to_wire(s) for ch, s in result.subs.items()}
+        return "connect", body
+    if isinstance(result, SubscribeResult):
+        return "subscribe", subscribe_result_to_wire(result)
+    if isinstance(result, HistoryResult):
+        body = _omit_zero({"offset": result.offset, "epoch": result.epoch})
+        if result.publications:
+            body["publications"] = [publication_to_wire(p) for p in result.publications]
+        return "history", body
+    if isinstance(result, PresenceResult):
+        clients = {cid: client_info_to_wire(info) for cid, info in result.clients.items()}
+        return "presence", {"presence": clients} if clients else {}
+    if isinstance(result, PresenceStatsResult):
+        return "presence_stats", _omit_zero(
+            {"num_clients": result.num_clients, "num_users": result.num_users}
+        )
+    if isinstance(result, RpcResult):
+        return "rpc", {} if result.data is None else {"data": result.data}
+    if isinstance(result, RefreshResult):
+        return "refresh", _omit_zero(
+            {
+                "client": result.client,
+                "version": result.version,
+                "expires": result.expires,
+                "ttl": result.ttl,
+            }
+        )
+    if isinstance(result, SubRefreshResult):
+        return "sub_refresh", _omit_zero({"expires": result.expires, "ttl": result.ttl})
+    if isinstance(result, PublishResult):
+        return "publish", {}
+    if isinstance(result, UnsubscribeResult):
+        return "unsubscribe", {}
+    raise TypeError(f"no wire form for result {result!r}")
+
+
+def _push_body_to_wire(body: PushBody) -> tuple[str, dict[str, Any]]:
+    if isinstance(body, Join | Leave):
+        return ("join" if isinstance(body, Join) else "leave"), {
+            "info": client_info_to_wire(body.info)
+        }
+    if isinstance(body, ServerUnsubscribe | ServerDisconnect):
+        kind = "unsubscribe" if isinstance(body, ServerUnsubscribe) else "disconnect"
+        return kind, _omit_zero({"code": body.code, "reason": body.reason})
+    if isinstance(body, ServerSubscribe):
+        return "subscribe", subscribe_result_to_wire(body.result)
+    if isinstance(body, ServerMessage):
+        return "message", {} if body.data is None else {"data": body.data}
+    assert isinstance(body, Ignored)
+    # connect/refresh pushes reach only unidirectional transports; "unknown" stands for
+    # a push kind newer than the client.
+    return (body.kind if body.kind != "unknown" else "future_push_kind"), {}
+
+
+def incoming_to_wire(message: Incoming) -> dict[str, Any]:
+    """What the client's decoder yields, back to the server's JSON object."""
+    if isinstance(message, ServerPing):
+        return {}
+    if isinstance(message, Publication):
+        push: dict[str, Any] = {"pub": publication_to_wire(attrs.evolve(message, channel=""))}
+        if message.channel:
+            push["channel"] = message.channel
+        return {"push": push}
+    if isinstance(message, Push):
+        kind, body = _push_body_to_wire(message.body)
+        push = {kind: body}
+        if message.channel:
+            push["channel"] = message.channel
+        return {"push": push}
+    assert isinstance(message, Reply)
+    if message.error is not None:
+        return error(message.id, message.error.code, message.error.message, message.error.temporary)
+    kind, body = result_to_wire(message.result)
+    return {"id": message.id, kind: body}
+
+
+def encode_incoming(messages: Iterable[Incoming]) -> str:
+    """One server frame holding ``messages`` (JSON lines)."""
+    return encode_replies(*(incoming_to_wire(m) for m in messages))
+
+
+def command_from_wire(obj: dict[str, Any]) -> Command:
+    """A decoded JSON command back to the core's :class:`Command` (``{}`` is the pong)."""
+    obj = dict(obj)
+    wire_id = obj.pop("id", 0)
+    assert isinstance(wire_id, int), obj
+    if not obj:
+        assert wire_id == 0, f"an empty command with id {wire_id}"
+        return PONG
+    assert len(obj) == 1, f"a command sets exactly one method: {obj!r}"
+    ((method, params),) = obj.items()
+    assert isinstance(params, dict), obj
+    return Command(wire_id, method, params)
+
+
+def decode_command_objects(message: str | bytes) -> list[Command]:
+    """A client frame to typed commands (the server half's decoder)."""
+    assert isinstance(message, str), f"binary frame from a JSON client: {message!r}"
+    return [command_from_wire(c) for c in decode_commands(message)]

@@ -1,0 +1,166 @@
+"""Every codec the core has, with its server half: the one list properties run over.
+
+A new codec joins every property by getting a :class:`CodecPair` in :data:`CODECS`:
+its client module (``centrifugo_proto.codecs.<name>``), the server half (decode the
+client's commands, encode replies and pushes, as ``tests/serverside.py`` does for
+JSON) and a strategy for the payloads it carries (JSON values; bytes for Protobuf).
+
+:class:`Peer` plays the server side of one client with any codec: a wsproto server
+connection, frames of typed messages out, typed commands in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
+from typing import Any
+
+import attrs
+from hypothesis import strategies as st
+
+from centrifugo_proto import ClientOptions, ClientProtocol, Event, OpenTransport
+from centrifugo_proto.codecs import json as json_codec
+from centrifugo_proto.messages import Command, Incoming, Reply
+from centrifugo_proto.results import ConnectResult
+from serverside import (
+    ENDPOINT,
+    FixedRandom,
+    ServerWebSocket,
+    decode_command_objects,
+    encode_incoming,
+)
+
+#: JSON values as the JSON codec carries them: no NaN or infinities (not JSON), and
+#: floats only where they survive a round trip, which Python's are.
+JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+
+
+@attrs.frozen
+class CodecPair:
+    #: The ``codec=`` name of :class:`ClientProtocol`.
+    name: str
+    #: ``centrifugo_proto.codecs.<name>``: encode_commands, decode_replies, TEXT.
+    client: ModuleType
+    #: The server half: one client message to its commands.
+    server_decode: Callable[[str | bytes], list[Command]]
+    #: The server half: typed messages to one server message.
+    server_encode: Callable[[Sequence[Incoming]], str | bytes]
+    #: Payload values (``data``, ``info``...) in this codec's mode.
+    payloads: st.SearchStrategy[Any]
+
+    def frame(self, ws: ServerWebSocket, messages: Sequence[Incoming]) -> bytes:
+        """The bytes of one WebSocket frame carrying ``messages``."""
+        message = self.server_encode(messages)
+        if isinstance(message, str):
+            return ws.send_text(message)
+        return ws.send_bytes(message)
+
+
+CODECS: list[CodecPair] = [
+    CodecPair(
+        name="json",
+        client=json_codec,
+        server_decode=decode_command_objects,
+        server_encode=encode_incoming,
+        payloads=JSON_VALUES,
+    ),
+]
+
+#: For ``pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)``.
+CODEC_IDS = [c.name for c in CODECS]
+
+
+class Peer:
+    """The server side of one :class:`ClientProtocol`, codec-generic.
+
+    The test plays the adapter too: ``open()`` answers the client's
+    ``OpenTransport`` with a fresh server connection.
+    """
+
+    def __init__(self, codec: CodecPair, client: ClientProtocol) -> None:
+        self.codec = codec
+        self.client = client
+        self.ws: ServerWebSocket | None = None
+        #: Every event the client emitted, in order.
+        self.log: list[Event] = []
+
+    def events(self) -> list[Event]:
+        out = []
+        while (event := self.client.next_event()) is not None:
+            out.append(event)
+        self.log += out
+        return out
+
+    def pump(self) -> None:
+        data = self.client.data_to_send()
+        if data:
+            assert self.ws is not None, "the client wrote bytes with no transport open"
+            self.ws.receive(data)
+
+    def messages(self) -> list[list[Command]]:
+        """The client's messages since the last call, each as its commands."""
+        self.pump()
+        if self.ws is None:
+            return []
+        raw, self.ws.messages = self.ws.messages, []
+        return [self.codec.server_decode(m) for m in raw]
+
+    def commands(self) -> list[Command]:
+        return [c for m in self.messages() for c in m]
+
+    def open(self, *, now: float) -> bytes:
+        """Socket up and handshake read: returns the server's 101 response, not fed yet."""
+        self.pump()
+        self.client.transport_opened(now=now)
+        self.ws = ServerWebSocket()
+        accept = self.ws.receive(self.client.data_to_send())
+        assert self.ws.request is not None
+        return accept
+
+    def frame(self, *messages: Incoming) -> bytes:
+        assert self.ws is not None
+        return self.codec.frame(self.ws, messages)
+
+    def feed(self, *messages: Incoming, now: float) -> list[Event]:
+        self.client.receive_data(self.frame(*messages), now=now)
+        return self.events()
+
+
+def make_client(
+    codec: CodecPair, options: ClientOptions | None = None, **kwargs: Any
+) -> ClientProtocol:
+    kwargs.setdefault("rng", FixedRandom())
+    return ClientProtocol(ENDPOINT, codec=codec.name, options=options, **kwargs)
+
+
+def connected(
+    codec: CodecPair,
+    *,
+    now: float = 0.0,
+    result: ConnectResult | None = None,
+    options: ClientOptions | None = None,
+    **kwargs: Any,
+) -> tuple[ClientProtocol, Peer]:
+    """A client connected through a :class:`Peer` (connect id 1), events drained."""
+    client = make_client(codec, options, **kwargs)
+    peer = Peer(codec, client)
+    client.connect(now=now)
+    assert any(isinstance(e, OpenTransport) for e in peer.events())
+    client.receive_data(peer.open(now=now), now=now)
+    assert peer.commands() == [Command(1, "connect", {"name": "python"})]
+    peer.feed(Reply(1, result or ConnectResult(client="c1", ping=25, pong=True)), now=now)
+    return client, peer
+
+
+def flatten(messages: Iterable[list[Command]]) -> list[Command]:
+    return [c for m in messages for c in m]
