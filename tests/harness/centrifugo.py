@@ -12,23 +12,19 @@ Only the standard library is used, so the same module serves pytest fixtures and
 
 from __future__ import annotations
 
-import atexit
 import copy
 import json
 import os
-import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from .process import HarnessError, ManagedProcess
 
 __all__ = [
     "DEFAULT_BINARY",
@@ -53,10 +49,6 @@ LOOPBACK = "127.0.0.1"
 # Centrifugo reads every option from CENTRIFUGO_* environment variables too, which
 # would override the generated file; the server never sees the caller's ones.
 _ENV_PREFIX = "CENTRIFUGO_"
-
-
-class HarnessError(RuntimeError):
-    """The server could not be configured, started, reached or stopped."""
 
 
 def find_binary() -> Path:
@@ -160,7 +152,7 @@ def build_config(
     return merge_config(config, {"http_server": {"address": LOOPBACK, "port": port}})
 
 
-class CentrifugoServer:
+class CentrifugoServer(ManagedProcess):
     """One Centrifugo process on a free loopback port, restartable on the same port.
 
     ```
@@ -186,22 +178,21 @@ class CentrifugoServer:
         ca_file: Path | str | None = None,
     ) -> None:
         self.binary = Path(binary) if binary is not None else find_binary()
-        self.port = port if port is not None else free_port()
+        super().__init__(
+            port=port if port is not None else free_port(),
+            prefix="centrifugo-",
+            log_name="centrifugo.log",
+            startup_timeout=startup_timeout,
+            stop_timeout=stop_timeout,
+        )
         self.config = build_config(
             self.port, overrides, rpc_proxy_endpoint=rpc_proxy_endpoint, redis_url=redis_url
         )
-        self.startup_timeout = startup_timeout
-        self.stop_timeout = stop_timeout
-        self.workdir = Path(tempfile.mkdtemp(prefix="centrifugo-"))
         self.config_path = self.workdir / "config.json"
-        self.log_path = self.workdir / "centrifugo.log"
-        self._process: subprocess.Popen[bytes] | None = None
         self._config_checked = False
-        self._closed = False
         #: With `http_server.tls.enabled` (see `harness.tls`): the CA the harness's own
         #: HTTP calls (health, API) trust.
         self.ssl_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
-        atexit.register(self.close)
 
     # -- addresses and credentials -------------------------------------------------
 
@@ -226,10 +217,6 @@ class CentrifugoServer:
     def hmac_secret(self) -> str:
         return str(self.config["client"]["token"]["hmac_secret_key"])
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     # -- configuration ---------------------------------------------------------------
 
     def write_config(self) -> Path:
@@ -250,15 +237,11 @@ class CentrifugoServer:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    name = "Centrifugo"
 
     def start(self) -> None:
         """Start the server (again) and wait until `/health` answers 200."""
-        if self._closed:
-            raise HarnessError("this server was closed; make a new CentrifugoServer")
-        if self.is_running():
-            raise HarnessError(f"Centrifugo is already running on port {self.port}")
+        self._check_startable()
         if not self._config_checked:
             result = self.check_config()
             if result.returncode != 0:
@@ -267,73 +250,10 @@ class CentrifugoServer:
                     f"{result.stdout}{result.stderr}\nconfig:\n{json.dumps(self.config, indent=2)}"
                 )
             self._config_checked = True
-        with self.log_path.open("ab") as log:
-            log.write(f"--- harness: starting on port {self.port}\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(
-                [str(self.binary), "-c", str(self.config_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                env=self._server_env(),
-                # Its own session: a Ctrl-C meant for the test run reaches the harness,
-                # which then stops the server in order.
-                start_new_session=True,
-            )
-        try:
-            self._wait_healthy()
-        except BaseException:
-            self.kill()
-            raise
+        self._spawn([str(self.binary), "-c", str(self.config_path)], env=self._server_env())
 
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if the server has not exited after `stop_timeout`."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=self.stop_timeout)
-
-    def kill(self) -> None:
-        """SIGKILL: the server dies at once, as in a crash or an out-of-memory kill."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.kill()
-        process.wait(timeout=self.stop_timeout)
-
-    def close(self, *, keep_files: bool = False) -> None:
-        """Stop the server and remove its working directory (config and log)."""
-        if self._closed:
-            return
-        self.stop()
-        self._closed = True
-        atexit.unregister(self.close)
-        if not keep_files:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> CentrifugoServer:
-        """Start the server unless it runs already; the block's end closes it."""
-        try:
-            if not self.is_running():
-                self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def _ready(self) -> bool:
+        return self.health_status(timeout=0.5) == 200
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -386,37 +306,10 @@ class CentrifugoServer:
         except (OSError, ValueError):
             return None
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
     # -- internals ---------------------------------------------------------------------
 
     def _server_env(self) -> dict[str, str]:
         return {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIX)}
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            process = self._process
-            assert process is not None
-            code = process.poll()
-            if code is not None:
-                raise HarnessError(
-                    f"Centrifugo exited with code {code} while starting on port {self.port}; "
-                    f"log tail:\n{self.log_tail()}"
-                )
-            if self.health_status(timeout=0.5) == 200:
-                return
-            if time.monotonic() >= deadline:
-                raise HarnessError(
-                    f"Centrifugo did not answer GET /health with 200 within "
-                    f"{self.startup_timeout:g}s on port {self.port}; log tail:\n{self.log_tail()}"
-                )
-            time.sleep(0.05)
 
 
 class ServerFactory:

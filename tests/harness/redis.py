@@ -18,19 +18,14 @@ with RedisServer() as redis:
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import signal
 import socket
-import subprocess
-import tempfile
-import time
 from pathlib import Path
-from types import TracebackType
 from typing import TypeAlias
 
-from .centrifugo import LOOPBACK, HarnessError, free_port
+from .centrifugo import LOOPBACK, free_port
+from .process import HarnessError, ManagedProcess
 
 __all__ = ["RedisError", "RedisReply", "RedisServer", "find_redis_binary"]
 
@@ -54,7 +49,7 @@ def find_redis_binary() -> Path:
     return Path(found)
 
 
-class RedisServer:
+class RedisServer(ManagedProcess):
     """One `redis-server` process on a free loopback port, without persistence.
 
     Nothing runs until `start()` (or entering the `with` block). `url` is the address
@@ -70,34 +65,24 @@ class RedisServer:
         stop_timeout: float = 5.0,
     ) -> None:
         self.binary = Path(binary) if binary is not None else find_redis_binary()
-        self.port = port if port is not None else free_port()
-        self.startup_timeout = startup_timeout
-        self.stop_timeout = stop_timeout
-        self.workdir = Path(tempfile.mkdtemp(prefix="redis-"))
-        self.log_path = self.workdir / "redis.log"
-        self._process: subprocess.Popen[bytes] | None = None
-        self._closed = False
-        atexit.register(self.close)
+        super().__init__(
+            port=port if port is not None else free_port(),
+            prefix="redis-",
+            log_name="redis.log",
+            startup_timeout=startup_timeout,
+            stop_timeout=stop_timeout,
+        )
 
     @property
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}"
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    # -- lifecycle ----------------------------------------------------------------------
-
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+    name = "redis-server"
+    poll_interval = 0.02
 
     def start(self) -> None:
         """Start the server and wait until it answers `PING` with `PONG`."""
-        if self._closed:
-            raise HarnessError("this Redis server was closed; make a new RedisServer")
-        if self.is_running():
-            raise HarnessError(f"Redis is already running on port {self.port}")
+        self._check_startable()
         argv = [
             str(self.binary),
             "--port", str(self.port),
@@ -109,67 +94,10 @@ class RedisServer:
             "--daemonize", "no",
             "--databases", "1",
         ]  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.workdir,
-                start_new_session=True,
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.kill()
-            raise
+        self._spawn(argv)
 
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if Redis has not exited after `stop_timeout`."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=self.stop_timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=self.stop_timeout)
-
-    def kill(self) -> None:
-        """SIGKILL: Redis dies at once (its data with it: nothing is persisted)."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.kill()
-        process.wait(timeout=self.stop_timeout)
-
-    def close(self, *, keep_files: bool = False) -> None:
-        """Stop the server and remove its working directory (log included)."""
-        if self._closed:
-            return
-        self.stop()
-        self._closed = True
-        atexit.unregister(self.close)
-        if not keep_files:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> RedisServer:
-        try:
-            if not self.is_running():
-                self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def _ready(self) -> bool:
+        return self.ping(timeout=0.5)
 
     # -- commands -----------------------------------------------------------------------
 
@@ -190,35 +118,6 @@ class RedisServer:
             return self.command("PING", timeout=timeout) == "PONG"
         except (OSError, HarnessError):
             return False
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    # -- internals ----------------------------------------------------------------------
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            process = self._process
-            assert process is not None
-            code = process.poll()
-            if code is not None:
-                raise HarnessError(
-                    f"redis-server exited with code {code} while starting on port "
-                    f"{self.port}; log tail:\n{self.log_tail()}"
-                )
-            if self.ping(timeout=0.5):
-                return
-            if time.monotonic() >= deadline:
-                raise HarnessError(
-                    f"redis-server did not answer PING within {self.startup_timeout:g}s "
-                    f"on port {self.port}; log tail:\n{self.log_tail()}"
-                )
-            time.sleep(0.02)
 
 
 def _encode_command(args: tuple[str | bytes | int, ...]) -> bytes:
