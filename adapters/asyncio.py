@@ -37,7 +37,7 @@ _END = object()  # ends ``async for`` over a subscription, and the dispatcher
 
 class _Stream(asyncio.Protocol):
     def __init__(self, client: Client) -> None:
-        self.client = client
+        self.client, self.lost = client, client._loop.create_future()
 
     def data_received(self, data: bytes) -> None:
         self.client._feed(self, lambda now: self.client._proto.receive_data(data, now=now))
@@ -46,6 +46,7 @@ class _Stream(asyncio.Protocol):
         self.client._feed(self, lambda now: self.client._proto.receive_eof(now=now))
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.lost.set_result(None)
         if exc is not None and self is self.client._stream:
             self.client._stream = None
             self.client._transport_failed(exc)
@@ -136,6 +137,7 @@ class Client(ClientBase[Subscription]):
         self._callback_queue: asyncio.Queue[Any] = asyncio.Queue()
         self._dispatcher = self._loop.create_task(self._run_callbacks())
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closed: tuple[asyncio.Transport, _Stream] | None = None
 
     async def __aenter__(self) -> Client:
         try:
@@ -177,8 +179,9 @@ class Client(ClientBase[Subscription]):
         if self._opening is not None:
             self._opening.cancel()
             self._opening = None
-        if self._transport is not None:
-            self._transport.close()
+        if self._transport is not None and self._stream is not None:
+            self._transport.close()  # TLS: the close_notify exchange finishes later
+            self._closed = (self._transport, self._stream)
         self._transport = self._stream = None
 
     def _request_token(self, event: TokenRequested) -> None:
@@ -272,6 +275,10 @@ class Client(ClientBase[Subscription]):
         for task in [self._dispatcher, *self._tasks]:
             task.cancel()
         await asyncio.gather(self._dispatcher, *self._tasks, return_exceptions=True)
+        if self._closed is not None:  # the last socket is closed when close() returns
+            transport, stream = self._closed
+            await asyncio.wait([stream.lost], timeout=1.0)
+            transport.abort()
 
     async def subscribe(self, channel: str, **options: Any) -> Subscription:
         """``new_subscription`` + ``subscribe()``: returns once subscribed."""

@@ -249,7 +249,11 @@ class Client(ClientBase[Subscription]):
             tls = await trio.open_ssl_over_tcp_stream(
                 endpoint.host, endpoint.port, ssl_context=self._tls
             )
-            await tls.do_handshake()  # certificate errors show here, not on first read
+            try:
+                await tls.do_handshake()  # certificate errors show here, not on first read
+            except BaseException:
+                await trio.aclose_forcefully(tls)
+                raise
             conn.stream = tls
         else:
             conn.stream = await trio.open_tcp_stream(endpoint.host, endpoint.port)
