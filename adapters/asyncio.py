@@ -15,14 +15,12 @@ import inspect
 import logging
 import random
 import ssl
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from centrifugo_proto import (
-    ClientOptions,
     OpenTransport,
     Publication,
-    StreamPosition,
     Subscribed,
     TokenRequested,
 )
@@ -90,18 +88,6 @@ class Subscription(SubscriptionBase):
     async def unsubscribe(self) -> None:
         self.client._call(lambda now: self.client._proto.unsubscribe(self.channel, now=now))
 
-    async def publish(self, data: Any) -> Any:
-        return await self.client.publish(self.channel, data)
-
-    async def history(self, **kwargs: Any) -> Any:
-        return await self.client.history(self.channel, **kwargs)
-
-    async def presence(self) -> Any:
-        return await self.client.presence(self.channel)
-
-    async def presence_stats(self) -> Any:
-        return await self.client.presence_stats(self.channel)
-
     def __aiter__(self) -> AsyncIterator[Publication]:
         return self
 
@@ -110,24 +96,9 @@ class Subscription(SubscriptionBase):
 
 
 class Client(ClientBase[Subscription]):
-    def __init__(
-        self,
-        endpoints: str | Sequence[str],
-        *,
-        token: str | None = None,
-        get_token: Callable[..., Any] | None = None,
-        data: Any = None,
-        name: str = "python",
-        version: str = "",
-        options: ClientOptions | None = None,
-        headers: Sequence[tuple[str, str]] = (),
-        ssl_context: ssl.SSLContext | None = None,
-        ssl_no_verify: bool = False,
-    ) -> None:
-        super().__init__(
-            endpoints, token=token, get_token=get_token, data=data, name=name,
-            version=version, options=options, headers=headers, rng=random.Random(),
-        )  # fmt: skip
+    _rng_factory = random.Random
+
+    def _setup(self, ssl_context: ssl.SSLContext | None, ssl_no_verify: bool) -> None:
         self._tls = client_context(ssl_context, ssl_no_verify)
         self._loop = asyncio.get_running_loop()
         self._stream: _Stream | None = None
@@ -294,24 +265,3 @@ class Client(ClientBase[Subscription]):
         waiter = self._start_request(command, *args, **kwargs)
         assert isinstance(waiter, asyncio.Future)
         return await waiter  # the core times commands out (CommandTimeout)
-
-    async def publish(self, channel: str, data: Any) -> Any:
-        return await self._request("publish", channel, data)
-
-    async def history(
-        self, channel: str, *, limit: int = 0, since: StreamPosition | None = None,
-        reverse: bool = False,
-    ) -> Any:  # fmt: skip
-        return await self._request("history", channel, limit=limit, since=since, reverse=reverse)
-
-    async def presence(self, channel: str) -> Any:
-        return await self._request("presence", channel)
-
-    async def presence_stats(self, channel: str) -> Any:
-        return await self._request("presence_stats", channel)
-
-    async def rpc(self, method: str, data: Any = None) -> Any:
-        return await self._request("rpc", method, data)
-
-    async def send(self, data: Any) -> None:
-        await self._request("send", data)

@@ -23,14 +23,12 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from centrifugo_proto import (
-    ClientOptions,
     OpenTransport,
     Publication,
-    StreamPosition,
     Subscribed,
     TokenRequested,
 )
@@ -89,18 +87,6 @@ class Subscription(SubscriptionBase):
     def unsubscribe(self) -> None:
         self.client._call(lambda now: self.client._proto.unsubscribe(self.channel, now=now))
 
-    def publish(self, data: Any) -> Any:
-        return self.client.publish(self.channel, data)
-
-    def history(self, **kwargs: Any) -> Any:
-        return self.client.history(self.channel, **kwargs)
-
-    def presence(self) -> Any:
-        return self.client.presence(self.channel)
-
-    def presence_stats(self) -> Any:
-        return self.client.presence_stats(self.channel)
-
     def __iter__(self) -> Iterator[Publication]:
         return self
 
@@ -109,24 +95,10 @@ class Subscription(SubscriptionBase):
 
 
 class Client(ClientBase[Subscription]):
-    def __init__(
-        self,
-        endpoints: str | Sequence[str],
-        *,
-        token: str | None = None,
-        get_token: Callable[..., Any] | None = None,
-        data: Any = None,
-        name: str = "python",
-        version: str = "",
-        options: ClientOptions | None = None,
-        headers: Sequence[tuple[str, str]] = (),
-        ssl_context: ssl.SSLContext | None = None,
-        ssl_no_verify: bool = False,
-    ) -> None:
-        super().__init__(
-            endpoints, token=token, get_token=get_token, data=data, name=name, version=version,
-            options=options, headers=headers, rng=random.Random(), lock=threading.RLock(),
-        )  # fmt: skip
+    _rng_factory = random.Random
+    _lock_factory = threading.RLock
+
+    def _setup(self, ssl_context: ssl.SSLContext | None, ssl_no_verify: bool) -> None:
         self._tls = client_context(ssl_context, ssl_no_verify)
         self._conn: _Conn | None = None
         self._closing: list[_Conn] = []
@@ -398,24 +370,3 @@ class Client(ClientBase[Subscription]):
         assert isinstance(waiter, concurrent.futures.Future)
         # The core times commands out; the bound here only guards against a dead loop.
         return waiter.result(3 * self._options.timeout)
-
-    def publish(self, channel: str, data: Any) -> Any:
-        return self._request("publish", channel, data)
-
-    def history(
-        self, channel: str, *, limit: int = 0, since: StreamPosition | None = None,
-        reverse: bool = False,
-    ) -> Any:  # fmt: skip
-        return self._request("history", channel, limit=limit, since=since, reverse=reverse)
-
-    def presence(self, channel: str) -> Any:
-        return self._request("presence", channel)
-
-    def presence_stats(self, channel: str) -> Any:
-        return self._request("presence_stats", channel)
-
-    def rpc(self, method: str, data: Any = None) -> Any:
-        return self._request("rpc", method, data)
-
-    def send(self, data: Any) -> None:
-        self._request("send", data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from .backoff import RandomSource
 from .client import ClientProtocol
@@ -35,8 +35,11 @@ from .events import (
     Unsubscribed,
 )
 from .options import ClientOptions
-from .results import Publication
+from .results import Publication, StreamPosition
 from .states import ClientState, SubscriptionState
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["Callback", "Callbacks", "ClientBase", "SubscriptionBase", "Waiter"]
 
@@ -86,6 +89,22 @@ class SubscriptionBase(Callbacks):
     def state(self) -> SubscriptionState:
         return self.client._proto.subscription_state(self.channel) or SubscriptionState.UNSUBSCRIBED
 
+    # Commands on this channel: what the client's return (awaitables in the async adapters).
+
+    def publish(self, data: Any) -> Any:
+        return self.client.publish(self.channel, data)
+
+    def history(
+        self, *, limit: int = 0, since: StreamPosition | None = None, reverse: bool = False
+    ) -> Any:
+        return self.client.history(self.channel, limit=limit, since=since, reverse=reverse)
+
+    def presence(self) -> Any:
+        return self.client.presence(self.channel)
+
+    def presence_stats(self) -> Any:
+        return self.client.presence_stats(self.channel)
+
     def _deliver(self, pub: Publication) -> None:
         """Buffer ``pub`` for ``for``/``async for`` (the adapter's queue)."""
         raise NotImplementedError
@@ -100,22 +119,38 @@ class SubscriptionBase(Callbacks):
 
 
 class ClientBase(Callbacks, Generic[_S]):
-    """The adapter-independent half of a client. Adapters implement the hooks
-    below (``_now`` ... ``_make_subscription``) and the public waiting methods."""
+    """The adapter-independent half of a client: the constructor every adapter
+    shares, and the commands. Adapters implement the hooks below (``_setup`` ...
+    ``_make_subscription``), ``_request`` and the methods that wait.
+
+    Args:
+        endpoints: one WebSocket URL or several (tried in turn on reconnect).
+        token: connection JWT; ``get_token(channel=None)`` (plain or async) gets
+            fresh ones (on expiry, refresh, 109); raise ``Unauthorized`` to stop.
+        data: connect data; name, version: sent on connect.
+        options: timeouts, backoff, ping delay (``ClientOptions``).
+        headers: extra HTTP headers for the WebSocket handshake.
+        ssl_context: TLS settings for ``wss://`` (default: verify with the system CAs).
+        ssl_no_verify: do not verify the server's certificate (logs a warning).
+    """
+
+    #: Made once per client: backoff jitter, and the lock around core calls.
+    _rng_factory: ClassVar[Callable[[], RandomSource]]
+    _lock_factory: ClassVar[Callable[[], AbstractContextManager[Any]]] = nullcontext
 
     def __init__(
         self,
         endpoints: str | Sequence[str],
         *,
-        token: str | None,
-        get_token: Callable[..., Any] | None,
-        data: Any,
-        name: str,
-        version: str,
-        options: ClientOptions | None,
-        headers: Sequence[tuple[str, str]],
-        rng: RandomSource,
-        lock: AbstractContextManager[Any] | None = None,
+        token: str | None = None,
+        get_token: Callable[..., Any] | None = None,
+        data: Any = None,
+        name: str = "python",
+        version: str = "",
+        options: ClientOptions | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        ssl_context: ssl.SSLContext | None = None,
+        ssl_no_verify: bool = False,
     ) -> None:
         super().__init__()
         self._options = options or ClientOptions()
@@ -126,20 +161,29 @@ class ClientBase(Callbacks, Generic[_S]):
             name,
             version,
             options=self._options,
-            rng=rng,
+            rng=type(self)._rng_factory(),
             has_token_source=get_token is not None,
             headers=headers,
         )
         self._get_token = get_token
         #: Serialises every call into the core (the blocking adapter's threads).
-        self._lock = lock or nullcontext()
+        self._lock = type(self)._lock_factory()
         self._subs: dict[str, _S] = {}
         self._requests: dict[int, tuple[str, str | None, Waiter]] = {}
         self._connect_waiters: list[Waiter] = []
         #: The last transport failure, for the message of a connect that times out.
         self._last_failure: TransportFailed | None = None
+        self._setup(ssl_context, ssl_no_verify)
 
     # -- hooks the adapter implements -----------------------------------------------------
+
+    def _setup(self, ssl_context: ssl.SSLContext | None, ssl_no_verify: bool) -> None:
+        """The adapter's own state (TLS context, loop, threads), at the end of __init__."""
+        raise NotImplementedError
+
+    def _request(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """Issue a command with ``_start_request`` and wait for its waiter."""
+        raise NotImplementedError
 
     def _now(self) -> float:
         raise NotImplementedError
@@ -340,6 +384,35 @@ class ClientBase(Callbacks, Generic[_S]):
             self._requests[request] = (command, channel, waiter)
             self._pump()  # after registering: the reply may be queued already
         return waiter
+
+    # -- commands: what ``_request`` returns (awaitables in the async adapters) -------------
+
+    def publish(self, channel: str, data: Any) -> Any:
+        return self._request("publish", channel, data)
+
+    def history(
+        self,
+        channel: str,
+        *,
+        limit: int = 0,
+        since: StreamPosition | None = None,
+        reverse: bool = False,
+    ) -> Any:
+        """``limit`` 0 gives only the stream's top position, -1 everything."""
+        return self._request("history", channel, limit=limit, since=since, reverse=reverse)
+
+    def presence(self, channel: str) -> Any:
+        return self._request("presence", channel)
+
+    def presence_stats(self, channel: str) -> Any:
+        return self._request("presence_stats", channel)
+
+    def rpc(self, method: str, data: Any = None) -> Any:
+        return self._request("rpc", method, data)
+
+    def send(self, data: Any) -> Any:
+        """Fire-and-forget message to the server; done once written."""
+        return self._request("send", data)
 
     def _forget(self, waiter: Waiter) -> None:
         """A wait gave up (timeout, cancellation): drop its waiter."""
