@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from .backoff import RandomSource
 from .client import ClientProtocol
@@ -37,9 +37,6 @@ from .events import (
 from .options import ClientOptions
 from .results import Publication, StreamPosition
 from .states import ClientState, SubscriptionState
-
-if TYPE_CHECKING:
-    import ssl
 
 __all__ = ["Callback", "Callbacks", "ClientBase", "SubscriptionBase", "Waiter"]
 
@@ -149,7 +146,7 @@ class ClientBase(Callbacks, Generic[_S]):
         version: str = "",
         options: ClientOptions | None = None,
         headers: Sequence[tuple[str, str]] = (),
-        ssl_context: ssl.SSLContext | None = None,
+        ssl_context: Any = None,  # an ssl.SSLContext (the core imports no ssl)
         ssl_no_verify: bool = False,
     ) -> None:
         super().__init__()
@@ -177,7 +174,7 @@ class ClientBase(Callbacks, Generic[_S]):
 
     # -- hooks the adapter implements -----------------------------------------------------
 
-    def _setup(self, ssl_context: ssl.SSLContext | None, ssl_no_verify: bool) -> None:
+    def _setup(self, ssl_context: Any, ssl_no_verify: bool) -> None:
         """The adapter's own state (TLS context, loop, threads), at the end of __init__."""
         raise NotImplementedError
 
