@@ -23,8 +23,16 @@ from .backoff import RandomSource
 from .codecs import json as json_codec
 from .endpoints import Endpoint, parse_endpoint
 from .errors import DecodeError, LocalProtocolError
-from .events import CloseTransport, Event, OpenTransport, TokenRequested, TransportClosed
+from .events import (
+    CloseTransport,
+    Event,
+    OpenTransport,
+    StartTls,
+    TokenRequested,
+    TransportClosed,
+)
 from .options import ClientOptions, SubscriptionOptions
+from .proxy import ProxyHandshake, parse_proxy
 from .results import StreamPosition
 from .session import Session
 from .states import ClientState, SubscriptionState
@@ -64,6 +72,7 @@ class ClientProtocol:
         has_token_source: the adapter answers ``TokenRequested`` events
             (token refresh, 109 handling).
         headers: extra HTTP headers for the WebSocket handshake.
+        proxy: ``http://[user:password@]host:port`` of an HTTP CONNECT proxy.
     """
 
     def __init__(
@@ -79,6 +88,7 @@ class ClientProtocol:
         *,
         has_token_source: bool = False,
         headers: Sequence[tuple[str, str]] = (),
+        proxy: str | None = None,
     ) -> None:
         codec_module = _CODECS.get(codec)
         if codec_module is None:
@@ -89,11 +99,16 @@ class ClientProtocol:
         urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         if not urls:
             raise LocalProtocolError("no endpoint given")
-        parsed = [parse_endpoint(u, codec_module.SUBPROTOCOLS, tuple(headers)) for u in urls]
+        via = None if proxy is None else parse_proxy(proxy)
+        subprotocols, extra = codec_module.SUBPROTOCOLS, tuple(headers)
+        parsed = [parse_endpoint(u, subprotocols, extra, via) for u in urls]
         self._events: deque[Event] = deque()
         self._out = bytearray()
         self._ws: WebSocketLayer | None = None
         self._endpoint: Endpoint | None = None
+        #: The proxy's CONNECT in progress; then whether TLS inside the tunnel is awaited.
+        self._tunnel: ProxyHandshake | None = None
+        self._awaiting_tls = False
         self._session = Session(
             endpoints=parsed,
             transport=self,
@@ -143,6 +158,7 @@ class ClientProtocol:
 
     def open_transport(self, endpoint: Endpoint, attempt: int) -> None:
         self._endpoint = endpoint
+        self._tunnel, self._awaiting_tls = None, False
         self._events.append(OpenTransport(endpoint=endpoint, attempt=attempt))
 
     def close_transport(self, code: int, reason: str) -> None:
@@ -180,25 +196,64 @@ class ClientProtocol:
         if not self._session.transport_opened(now):
             self._events.append(CloseTransport())  # nobody waits for this socket any more
             return
-        assert self._endpoint is not None
-        self._ws = WebSocketLayer(self._endpoint)
+        endpoint = self._endpoint
+        assert endpoint is not None
+        if endpoint.proxy is not None:  # the tunnel first (proxy.py)
+            self._tunnel = ProxyHandshake(endpoint.proxy, endpoint.host, endpoint.port)
+            self._out += self._tunnel.request()
+            return
+        self._ws = WebSocketLayer(endpoint)
         self._out += self._ws.handshake()
+
+    def tls_started(self, *, now: float) -> None:
+        """TLS asked for by :class:`StartTls` is up: the WebSocket handshake is queued."""
+        if self._awaiting_tls and self._endpoint is not None:
+            self._awaiting_tls = False
+            self._ws = WebSocketLayer(self._endpoint)
+            self._out += self._ws.handshake()
+
+    def _receive_tunnel(self, tunnel: ProxyHandshake, data: bytes | None, now: float) -> None:
+        answer = tunnel.receive_data(data)
+        if answer is None:
+            return
+        self._tunnel = None
+        endpoint = self._endpoint
+        assert endpoint is not None
+        _, rest = answer
+        if isinstance(rest, str):
+            self.transport_failed(rest, now=now)
+        elif endpoint.tls and rest:
+            self.transport_failed("proxy sent bytes before the TLS handshake", now=now)
+        elif endpoint.tls:
+            self._awaiting_tls = True
+            self._events.append(StartTls(endpoint=endpoint))
+        else:
+            self._awaiting_tls = True
+            self.tls_started(now=now)  # no TLS: straight to the WebSocket handshake
+            if rest:
+                self._receive(rest, now)
 
     def transport_failed(self, reason: str, *, now: float) -> None:
         """Could not connect, or a read or write failed."""
-        self._ws = None
+        self._ws, self._tunnel, self._awaiting_tls = None, None, False
         self._session.transport_failed(now, reason)
         self._flush()
 
     def receive_data(self, data: bytes, *, now: float) -> None:
         """Bytes from the socket."""
         if data:
-            self._receive(data, now)
+            if self._tunnel is not None:
+                self._receive_tunnel(self._tunnel, data, now)
+            else:
+                self._receive(data, now)
             self._flush()
 
     def receive_eof(self, *, now: float) -> None:
         """The peer closed its side."""
-        self._receive(None, now)
+        if self._tunnel is not None:
+            self._receive_tunnel(self._tunnel, None, now)
+        else:
+            self._receive(None, now)
         self._flush()
 
     def _receive(self, data: bytes | None, now: float) -> None:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import LocalProtocolError
+from .proxy import ProxyAddress
 
 __all__ = ["Endpoint", "parse_endpoint"]
 
@@ -23,6 +24,9 @@ class Endpoint:
     resource: str
     subprotocols: tuple[str, ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
+    #: Open the TCP connection to this HTTP proxy and CONNECT through it (the
+    #: facade does the CONNECT; for TLS it then asks for ``StartTls``).
+    proxy: ProxyAddress | None = None
 
     @property
     def host_header(self) -> str:
@@ -37,6 +41,7 @@ def parse_endpoint(
     url: str,
     subprotocols: tuple[str, ...] = (),
     headers: tuple[tuple[str, str], ...] = (),
+    proxy: ProxyAddress | None = None,
 ) -> Endpoint:
     """Parse ``ws://`` / ``wss://`` URLs; anything else is the caller's mistake."""
     parts = urlsplit(url)
@@ -59,4 +64,5 @@ def parse_endpoint(
         resource=resource,
         subprotocols=subprotocols,
         headers=headers,
+        proxy=proxy,
     )

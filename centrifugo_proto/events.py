@@ -32,6 +32,7 @@ __all__ = [
     "PingReceived",
     "PublicationReceived",
     "PublicationsLost",
+    "StartTls",
     "Subscribed",
     "Subscribing",
     "TokenRefreshed",
@@ -55,6 +56,14 @@ class OpenTransport:
 @attrs.frozen(kw_only=True)
 class CloseTransport:
     """Flush ``data_to_send()``, then close the socket. Bytes read after this are stale."""
+
+
+@attrs.frozen(kw_only=True)
+class StartTls:
+    """The proxy tunnel is up: start TLS on the open socket (server name
+    ``endpoint.host``), then call ``tls_started`` (or ``transport_failed``)."""
+
+    endpoint: Endpoint
 
 
 @attrs.frozen(kw_only=True)
@@ -224,6 +233,7 @@ class CommandFailed:
 Event = (
     OpenTransport
     | CloseTransport
+    | StartTls
     | TokenRequested
     | Connecting
     | Connected
