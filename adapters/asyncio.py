@@ -21,6 +21,7 @@ from typing import Any
 from centrifugo_proto import (
     OpenTransport,
     Publication,
+    StartTls,
     Subscribed,
     TokenRequested,
 )
@@ -155,6 +156,9 @@ class Client(ClientBase[Subscription]):
             self._closed = (self._transport, self._stream)
         self._transport = self._stream = None
 
+    def _start_tls(self, event: StartTls) -> None:
+        self._opening = self._spawn(self._upgrade(event))
+
     def _request_token(self, event: TokenRequested) -> None:
         self._spawn(self._fetch_token(event))
 
@@ -177,21 +181,44 @@ class Client(ClientBase[Subscription]):
         return task
 
     async def _open(self, event: OpenTransport) -> None:
-        endpoint = event.endpoint
-        tls = self._tls if endpoint.tls else None
+        endpoint, via = event.endpoint, event.endpoint.proxy
+        tls = self._tls if endpoint.tls and via is None else None  # else TLS after CONNECT
         try:
             transport, stream = await self._loop.create_connection(
-                lambda: _Stream(self), endpoint.host, endpoint.port, ssl=tls,
+                lambda: _Stream(self), via.host if via else endpoint.host,
+                via.port if via else endpoint.port, ssl=tls,
                 server_hostname=endpoint.host if tls else None,
             )  # fmt: skip
         except (OSError, ssl.SSLError) as exc:
             self._opening = None
-            cert_error = certificate_error(exc)
-            self._transport_failed(cert_error or exc, fatal=cert_error is not None)
+            self._failed(exc)
             return
         self._opening = None
         self._transport, self._stream = transport, stream
         self._call(lambda now: self._proto.transport_opened(now=now))
+
+    async def _upgrade(self, event: StartTls) -> None:
+        transport, stream = self._transport, self._stream
+        assert transport is not None
+        assert stream is not None
+        try:
+            upgraded = await self._loop.start_tls(
+                transport, stream, self._tls, server_hostname=event.endpoint.host
+            )
+        except (OSError, ssl.SSLError) as exc:
+            self._opening = None
+            if stream is self._stream:
+                self._stream = None
+                self._failed(exc)
+            return
+        self._opening = None
+        if stream is self._stream and isinstance(upgraded, asyncio.Transport):
+            self._transport = upgraded
+            self._call(lambda now: self._proto.tls_started(now=now))
+
+    def _failed(self, exc: BaseException) -> None:
+        cert_error = certificate_error(exc)
+        self._transport_failed(cert_error or exc, fatal=cert_error is not None)
 
     async def _fetch_token(self, event: TokenRequested) -> None:
         assert self._get_token is not None

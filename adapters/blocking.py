@@ -29,6 +29,7 @@ from typing import Any
 from centrifugo_proto import (
     OpenTransport,
     Publication,
+    StartTls,
     Subscribed,
     TokenRequested,
 )
@@ -48,6 +49,7 @@ class _Conn:
     def __init__(self, sock: socket.socket, endpoint: Endpoint) -> None:
         self.sock, self.endpoint, self.fd = sock, endpoint, sock.fileno()
         self.out, self.phase, self.want, self.closing = bytearray(), "connect", _W, False
+        self.tunnel = self.start_tls = False  # TLS inside a proxy tunnel: asked, started
 
 
 class Subscription(SubscriptionBase):
@@ -164,6 +166,10 @@ class Client(ClientBase[Subscription]):
             self._conn = None
             self._wake()
 
+    def _start_tls(self, event: StartTls) -> None:
+        if self._conn is not None:
+            self._conn.start_tls = True  # _read wraps the socket after this read
+
     def _request_token(self, event: TokenRequested) -> None:
         self._schedule(self._fetch_token, event)  # on the dispatcher: it may block
 
@@ -213,8 +219,9 @@ class Client(ClientBase[Subscription]):
         self._open_request, endpoint = None, event.endpoint
         sock = None
         try:
+            via = endpoint.proxy or endpoint  # TLS, if any, after CONNECT (StartTls)
             family, kind, proto, _, address = socket.getaddrinfo(
-                endpoint.host, endpoint.port, type=socket.SOCK_STREAM
+                via.host, via.port, type=socket.SOCK_STREAM
             )[0]
             sock = socket.socket(family, kind, proto)
             sock.setblocking(False)
@@ -237,11 +244,10 @@ class Client(ClientBase[Subscription]):
                 code = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if code:
                     raise OSError(code, os.strerror(code))
-                conn.phase, opened = ("tls", False) if conn.endpoint.tls else ("open", True)
-                if conn.endpoint.tls:
-                    conn.sock = self._tls.wrap_socket(
-                        conn.sock, server_hostname=conn.endpoint.host, do_handshake_on_connect=False
-                    )
+                conn.phase, opened = "open", True
+                if conn.endpoint.tls and conn.endpoint.proxy is None:
+                    self._wrap(conn)
+                    opened = False
             if mask and conn.phase == "tls":
                 assert isinstance(conn.sock, ssl.SSLSocket)
                 try:
@@ -251,7 +257,9 @@ class Client(ClientBase[Subscription]):
                     conn.want = _R
                 except ssl.SSLWantWriteError:
                     conn.want = _W
-            if opened and conn is self._conn:
+            if opened and conn is self._conn and conn.tunnel:
+                self._call(lambda now: self._proto.tls_started(now=now))
+            elif opened and conn is self._conn:
                 self._call(lambda now: self._proto.transport_opened(now=now))
             elif mask & _R and conn.phase == "open":
                 self._read(conn)
@@ -272,10 +280,20 @@ class Client(ClientBase[Subscription]):
                     self._call(lambda now: proto.receive_eof(now=now))
                     return
                 self._call(lambda now: proto.receive_data(data, now=now))  # noqa: B023
+                if conn.start_tls:  # the tunnel is up: TLS inside it, then the WebSocket
+                    conn.start_tls, conn.tunnel = False, True
+                    self._wrap(conn)
+                    return
                 if not isinstance(conn.sock, ssl.SSLSocket) or not conn.sock.pending():
                     return
         except _AGAIN:
             return
+
+    def _wrap(self, conn: _Conn) -> None:
+        conn.sock = self._tls.wrap_socket(
+            conn.sock, server_hostname=conn.endpoint.host, do_handshake_on_connect=False
+        )
+        conn.phase, conn.want = "tls", _W
 
     def _flush(self, conn: _Conn) -> None:
         if conn.phase == "open":

@@ -24,6 +24,7 @@ import trio
 from centrifugo_proto import (
     OpenTransport,
     Publication,
+    StartTls,
     Subscribed,
     TokenRequested,
 )
@@ -67,6 +68,7 @@ class _Conn:
         self.scope, self.out = trio.CancelScope(), bytearray()
         self.stream: trio.abc.Stream | None = None
         self.wake, self.done, self.closing = trio.Event(), trio.Event(), False
+        self.upgrade: StartTls | None = None  # TLS to start inside the proxy tunnel
 
 
 class Subscription(SubscriptionBase):
@@ -179,6 +181,10 @@ class Client(ClientBase[Subscription]):
             conn.closing = True  # the writer flushes the close frame, then drops the socket
             conn.wake.set()
 
+    def _start_tls(self, event: StartTls) -> None:
+        if self._conn is not None:
+            self._conn.upgrade = event  # the reader starts it after this read
+
     def _request_token(self, event: TokenRequested) -> None:
         assert self._nursery is not None
         self._nursery.start_soon(self._fetch_token, event)
@@ -216,7 +222,9 @@ class Client(ClientBase[Subscription]):
             conn.done.set()
 
     async def _connect_stream(self, conn: _Conn, endpoint: Any) -> None:
-        if endpoint.tls:
+        if endpoint.proxy is not None:  # TLS, if any, after CONNECT (StartTls)
+            conn.stream = await trio.open_tcp_stream(endpoint.proxy.host, endpoint.proxy.port)
+        elif endpoint.tls:
             tls = await trio.open_ssl_over_tcp_stream(
                 endpoint.host, endpoint.port, ssl_context=self._tls
             )
@@ -242,10 +250,21 @@ class Client(ClientBase[Subscription]):
                     self._call(lambda now: proto.receive_eof(now=now))
                     break
                 self._call(lambda now: proto.receive_data(data, now=now))  # noqa: B023
+                if conn.upgrade is not None:
+                    await self._upgrade(conn, conn.upgrade)
         except (OSError, trio.BrokenResourceError) as exc:
             if self._conn is conn:
-                self._transport_failed(exc)
+                cert_error = certificate_error(exc)
+                self._transport_failed(cert_error or exc, fatal=cert_error is not None)
         conn.scope.cancel()
+
+    async def _upgrade(self, conn: _Conn, event: StartTls) -> None:
+        assert conn.stream is not None
+        conn.upgrade = None
+        tls = trio.SSLStream(conn.stream, self._tls, server_hostname=event.endpoint.host)
+        await tls.do_handshake()
+        conn.stream = tls
+        self._call(lambda now: self._proto.tls_started(now=now))
 
     async def _writer(self, conn: _Conn) -> None:
         assert conn.stream is not None

@@ -27,9 +27,11 @@ from .events import (
     CommandSucceeded,
     Connected,
     Disconnected,
+    ErrorOccurred,
     Event,
     OpenTransport,
     PublicationReceived,
+    StartTls,
     Subscribed,
     TokenRequested,
     Unsubscribed,
@@ -129,6 +131,8 @@ class ClientBase(Callbacks, Generic[_S]):
         headers: extra HTTP headers for the WebSocket handshake.
         ssl_context: TLS settings for ``wss://`` (default: verify with the system CAs).
         ssl_no_verify: do not verify the server's certificate (logs a warning).
+        proxy: ``http://[user:password@]host:port``: connect through this HTTP
+            CONNECT proxy (its handshake is the core's, ``proxy.py``).
     """
 
     #: Made once per client: backoff jitter, and the lock around core calls.
@@ -148,6 +152,7 @@ class ClientBase(Callbacks, Generic[_S]):
         headers: Sequence[tuple[str, str]] = (),
         ssl_context: Any = None,  # an ssl.SSLContext (the core imports no ssl)
         ssl_no_verify: bool = False,
+        proxy: str | None = None,
     ) -> None:
         super().__init__()
         self._options = options or ClientOptions()
@@ -161,6 +166,7 @@ class ClientBase(Callbacks, Generic[_S]):
             rng=type(self)._rng_factory(),
             has_token_source=get_token is not None,
             headers=headers,
+            proxy=proxy,
         )
         self._get_token = get_token
         #: Serialises every call into the core (the blocking adapter's threads).
@@ -168,8 +174,8 @@ class ClientBase(Callbacks, Generic[_S]):
         self._subs: dict[str, _S] = {}
         self._requests: dict[int, tuple[str, str | None, Waiter]] = {}
         self._connect_waiters: list[Waiter] = []
-        #: The last transport failure, for the message of a connect that times out.
-        self._last_failure: TransportFailed | None = None
+        #: The last connection error, for the message of a connect that times out.
+        self._last_error: str | None = None
         self._setup(ssl_context, ssl_no_verify)
 
     # -- hooks the adapter implements -----------------------------------------------------
@@ -198,6 +204,10 @@ class ClientBase(Callbacks, Generic[_S]):
         raise NotImplementedError
 
     def _close_transport(self) -> None:
+        raise NotImplementedError
+
+    def _start_tls(self, event: StartTls) -> None:
+        """Start TLS on the open socket (inside a proxy tunnel), then ``tls_started``."""
         raise NotImplementedError
 
     def _request_token(self, event: TokenRequested) -> None:
@@ -257,7 +267,7 @@ class ClientBase(Callbacks, Generic[_S]):
         raises ``error`` at once instead of timing out; the core still retries.
         """
         with self._lock:
-            failure = self._last_failure = TransportFailed(error=error)
+            failure = TransportFailed(error=error)
             for callback in self._callbacks.get("ws_error", ()):
                 self._schedule(callback, failure)
             if fatal and isinstance(error, BaseException):
@@ -294,6 +304,10 @@ class ClientBase(Callbacks, Generic[_S]):
             self._close_transport()
         elif isinstance(event, TokenRequested):
             self._request_token(event)
+        elif isinstance(event, StartTls):
+            self._start_tls(event)
+        elif isinstance(event, ErrorOccurred) and event.channel is None:
+            self._last_error = str(event.error)  # "transport failed: ..." and the like
         elif isinstance(event, Connected | Disconnected):
             waiters, self._connect_waiters = self._connect_waiters, []
             for waiter in waiters:
@@ -419,8 +433,7 @@ class ClientBase(Callbacks, Generic[_S]):
                     waiters.remove(waiter)
 
     def _timed_out(self, what: str) -> CommandTimeout:
-        failure = self._last_failure
-        detail = f" (last transport error: {failure.error})" if failure is not None else ""
+        detail = f" (last error: {self._last_error})" if self._last_error else ""
         return CommandTimeout(f"{what} timed out{detail}")
 
     def _start_close(self) -> None:

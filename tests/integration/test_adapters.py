@@ -21,8 +21,10 @@ from drivers import ADAPTERS, RUNNERS, TIMEOUT, Events, Runner, adapter, call_ap
 
 from centrifugo_proto import (
     ClientState,
+    CommandTimeout,
     Connected,
     Disconnected,
+    ErrorOccurred,
     PingReceived,
     PresenceResult,
     PublicationReceived,
@@ -34,6 +36,7 @@ from centrifugo_proto.adapters.blocking import Client as BlockingClient
 from centrifugo_proto.dispatch import CommandReplied, TransportFailed
 from harness import CentrifugoServer, ServerFactory
 from harness.centrifugo import free_port
+from harness.connect_proxy import ConnectProxy
 from harness.tls import TlsFiles, make_tls_files, tls_config
 
 __all__ = ["adapter"]
@@ -106,10 +109,55 @@ def test_tls_no_verify_works_and_warns(
 def test_plain_ws_refused_port_reports_ws_error(adapter: Runner) -> None:
     client = adapter.client(f"ws://127.0.0.1:{free_port()}/connection/websocket")
     failures = Events(client, "ws_error")
-    with pytest.raises(Exception, match=r"timed out .*last transport error"):
+    with pytest.raises(Exception, match=r"timed out \(last error: transport failed: "):
         client.connect(timeout=0.5)
     assert isinstance(failures.next(TransportFailed).error, OSError)  # refused
     client.close()
+
+
+# -- HTTP CONNECT proxy ------------------------------------------------------------------
+
+
+def test_ws_through_a_connect_proxy(adapter: Runner, centrifugo: CentrifugoServer) -> None:
+    channel = unique("chat:proxied-")
+    with ConnectProxy() as proxy:
+        token = token_for(centrifugo, unique("px-"))
+        with adapter.connected(centrifugo.ws_url, token=token, proxy=proxy.url) as client:
+            sub = client.subscribe(channel)
+            client.publish(channel, {"via": "proxy"})
+            (pub,) = sub.take(1)
+            assert pub.data == {"via": "proxy"}
+        assert proxy.tunnels == [f"127.0.0.1:{centrifugo.port}"]
+
+
+def test_wss_through_a_connect_proxy(
+    adapter: Runner, tls_server: CentrifugoServer, tls_files: TlsFiles
+) -> None:
+    """TLS inside the tunnel: the certificate is checked against the server's name."""
+    context = ssl.create_default_context(cafile=str(tls_files.ca))
+    with ConnectProxy() as proxy:
+        with adapter.connected(tls_server.ws_url, ssl_context=context, proxy=proxy.url) as client:
+            assert client.state is ClientState.CONNECTED
+            assert client.client_id
+        assert proxy.tunnels == [f"127.0.0.1:{tls_server.port}"]
+        client = adapter.client(tls_server.ws_url, proxy=proxy.url)  # without the CA
+        with pytest.raises(ssl.SSLCertVerificationError):
+            client.connect()
+        client.close()
+
+
+def test_connect_proxy_refusal_is_a_transport_error(
+    adapter: Runner, centrifugo: CentrifugoServer
+) -> None:
+    with ConnectProxy(refuse=407) as proxy:
+        client = adapter.client(centrifugo.ws_url, proxy=proxy.url)
+        errors = Events(client, "error")
+        with pytest.raises(CommandTimeout, match="proxy refused CONNECT: HTTP 407"):
+            client.connect(timeout=0.5)
+        assert "HTTP 407" in str(errors.next(ErrorOccurred).error)
+        assert client.state is ClientState.CONNECTING  # retried with backoff
+        client.close()
+    assert proxy.tunnels == []
 
 
 # -- events by name ---------------------------------------------------------------------
