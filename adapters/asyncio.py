@@ -58,23 +58,19 @@ class Subscription(SubscriptionBase):
 
     def __init__(self, client: Client, channel: str, options: dict[str, Any]) -> None:
         super().__init__(client, channel, options)
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._readable = asyncio.Event()
 
-    def _deliver(self, pub: Publication) -> None:
-        self._queue.put_nowait(pub)
-
-    def _end(self) -> None:
-        self._queue.put_nowait(_END)
-
-    def _buffered(self) -> int:
-        return self._queue.qsize()
+    def _wake(self) -> None:
+        self._readable.set()
 
     async def _next(self) -> Publication:
-        item = await self._queue.get()
-        if item is _END:
+        while not self._ready():
+            self._readable.clear()
+            await self._readable.wait()
+        pub = self._take()
+        if pub is None:
             raise StopAsyncIteration
-        assert isinstance(item, Publication)
-        return item
+        return pub
 
     async def subscribe(self, timeout: float | None = None) -> Subscribed:
         """Wait until subscribed; a terminal error raises ReplyError (§6.4)."""
@@ -221,9 +217,8 @@ class Client(ClientBase[Subscription]):
         self._transport_failed(cert_error or exc, fatal=cert_error is not None)
 
     async def _fetch_token(self, event: TokenRequested) -> None:
-        assert self._get_token is not None
         try:
-            token = self._get_token(*(() if event.channel is None else (event.channel,)))
+            token = self._token_source(event)()
             if inspect.isawaitable(token):
                 token = await asyncio.wait_for(token, self._options.timeout)
         except Exception as exc:

@@ -57,26 +57,25 @@ class Subscription(SubscriptionBase):
 
     def __init__(self, client: Client, channel: str, options: dict[str, Any]) -> None:
         super().__init__(client, channel, options)
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # The I/O thread fills the buffer, the reader's thread empties it.
+        self._readable = threading.Condition()
+
+    def _wake(self) -> None:
+        with self._readable:
+            self._readable.notify_all()
 
     def _deliver(self, pub: Publication) -> None:
-        self._queue.put(pub)
-
-    def _end(self) -> None:
-        self._queue.put(_END)
+        with self._readable:
+            super()._deliver(pub)
 
     def _next(self, timeout: float | None = None) -> Publication:
-        try:
-            item = self._queue.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError(f"no publication on {self.channel!r} within {timeout}s") from None
-        if item is _END:
+        with self._readable:
+            if not self._readable.wait_for(self._ready, timeout):
+                raise TimeoutError(f"no publication on {self.channel!r} within {timeout}s")
+            pub = self._take()
+        if pub is None:
             raise StopIteration
-        assert isinstance(item, Publication)
-        return item
-
-    def _buffered(self) -> int:
-        return self._queue.qsize()
+        return pub
 
     def subscribe(self, timeout: float | None = None) -> Subscribed:
         """Wait until subscribed; a terminal error raises ReplyError (§6.4)."""
@@ -333,9 +332,8 @@ class Client(ClientBase[Subscription]):
                 log.exception("callback %r raised on %r", callback, event)
 
     def _fetch_token(self, event: TokenRequested) -> None:
-        assert self._get_token is not None
         try:
-            token = self._get_token(*(() if event.channel is None else (event.channel,)))
+            token = self._token_source(event)()
         except Exception as exc:
             log.warning("get_token failed: %r", exc)
             self._answer_token(event, None, exc)

@@ -76,23 +76,20 @@ class Subscription(SubscriptionBase):
 
     def __init__(self, client: Client, channel: str, options: dict[str, Any]) -> None:
         super().__init__(client, channel, options)
-        self._send, self._receive = trio.open_memory_channel[Any](math.inf)
+        self._readable = trio.Event()
 
-    def _deliver(self, pub: Publication) -> None:
-        self._send.send_nowait(pub)
-
-    def _end(self) -> None:
-        self._send.send_nowait(_END)
+    def _wake(self) -> None:
+        self._readable.set()
 
     async def _next(self) -> Publication:
-        item = await self._receive.receive()
-        if item is _END:
+        while not self._ready():
+            if self._readable.is_set():
+                self._readable = trio.Event()  # trio events cannot be cleared
+            await self._readable.wait()
+        pub = self._take()
+        if pub is None:
             raise StopAsyncIteration
-        assert isinstance(item, Publication)
-        return item
-
-    def _buffered(self) -> int:
-        return self._receive.statistics().current_buffer_used
+        return pub
 
     async def subscribe(self, timeout: float | None = None) -> Subscribed:
         """Wait until subscribed; a terminal error raises ReplyError (§6.4)."""
@@ -284,9 +281,8 @@ class Client(ClientBase[Subscription]):
                 return
 
     async def _fetch_token(self, event: TokenRequested) -> None:
-        assert self._get_token is not None
         try:
-            token = self._get_token(*(() if event.channel is None else (event.channel,)))
+            token = self._token_source(event)()
             if inspect.isawaitable(token):
                 with trio.fail_after(self._options.timeout):
                     token = await token

@@ -15,12 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from .backoff import RandomSource
+from .buffer import DEFAULT_BUFFER_LIMIT, PublicationBuffer
 from .client import ClientProtocol
 from .dispatch import CommandReplied, TransportFailed, callback_target, event_name
-from .errors import ClientDisconnected, CommandTimeout, ReplyError, Unauthorized
+from .errors import (
+    ClientDisconnected,
+    CommandTimeout,
+    PublicationsDropped,
+    ReplyError,
+    Unauthorized,
+)
 from .events import (
     CloseTransport,
     CommandFailed,
@@ -31,6 +39,7 @@ from .events import (
     Event,
     OpenTransport,
     PublicationReceived,
+    PublicationsLost,
     StartTls,
     Subscribed,
     TokenRequested,
@@ -78,11 +87,21 @@ class Callbacks:
 
 
 class SubscriptionBase(Callbacks):
+    """Options as the core's ``subscribe`` takes them, plus ``buffer_size`` (the
+    bound of the publication buffer, docs/resilience.md) and ``get_token(channel)``
+    (plain or async: this subscription's token source; else the client's)."""
+
     def __init__(self, client: ClientBase[Any], channel: str, options: dict[str, Any]) -> None:
         super().__init__()
+        options = dict(options)
+        self._buffer = PublicationBuffer(channel, options.pop("buffer_size", DEFAULT_BUFFER_LIMIT))
+        self.get_token: Callable[..., Any] | None = options.pop("get_token", None)
+        if self.get_token is not None:
+            options["has_token_source"] = True
         self.client, self.channel, self._options = client, channel, options
         self._waiters: list[Waiter] = []
         self._last_subscribed: Subscribed | None = None
+        self._ended = False
 
     @property
     def state(self) -> SubscriptionState:
@@ -104,17 +123,36 @@ class SubscriptionBase(Callbacks):
     def presence_stats(self) -> Any:
         return self.client.presence_stats(self.channel)
 
-    def _deliver(self, pub: Publication) -> None:
-        """Buffer ``pub`` for ``for``/``async for`` (the adapter's queue)."""
+    def _wake(self) -> None:
+        """Wake a reader waiting in ``for``/``async for`` (the adapter's event)."""
         raise NotImplementedError
+
+    def _deliver(self, pub: Publication) -> None:
+        """Buffer ``pub`` for ``for``/``async for``; the oldest goes when full."""
+        self._buffer.push(pub)
+        self._wake()
 
     def _end(self) -> None:
         """The client closed: iteration ends once the buffer is drained."""
-        raise NotImplementedError
+        self._ended = True
+        self._wake()
 
     def _buffered(self) -> int:
         """How many publications wait in the buffer."""
-        raise NotImplementedError
+        return len(self._buffer)
+
+    def _ready(self) -> bool:
+        """A reader has something to take: a publication, a gap, or the end."""
+        return self._ended or len(self._buffer) > 0
+
+    def _take(self) -> Publication | None:
+        """The next publication; None at the end. Raises ``PublicationsDropped``
+        where the full buffer dropped some (call again to go on after the gap).
+        Only when ``_ready()``."""
+        item = self._buffer.pop()
+        if isinstance(item, PublicationsLost):
+            raise PublicationsDropped(item)
+        return item
 
 
 class ClientBase(Callbacks, Generic[_S]):
@@ -276,6 +314,18 @@ class ClientBase(Callbacks, Generic[_S]):
                     _settle(waiter, error=error)
             self._call(lambda now: self._proto.transport_failed(str(error), now=now))
 
+    def _token_source(self, event: TokenRequested) -> Callable[[], Any]:
+        """What answers ``event``: the subscription's ``get_token(channel)`` if it has
+        one, else the client's (``get_token()`` for the connection token)."""
+        channel = event.channel
+        sub = self._subs.get(channel) if channel is not None else None
+        getter = sub.get_token if sub is not None and sub.get_token is not None else self._get_token
+        if getter is None:
+            raise Unauthorized(f"no get_token for {channel!r}")
+        if channel is None:
+            return getter
+        return partial(getter, channel)
+
     def _answer_token(self, event: TokenRequested, token: Any, error: BaseException | None) -> None:
         proto = self._proto
         if isinstance(error, Unauthorized):
@@ -345,6 +395,8 @@ class ClientBase(Callbacks, Generic[_S]):
         error: ReplyError | None = None
         if isinstance(event, Subscribed):
             sub._last_subscribed = result = event
+            if event.position is not None:
+                sub._buffer.epoch = event.position.epoch
             reply = CommandReplied(command="subscribe", channel=sub.channel, result=event.result)
         else:
             error = ReplyError(event.code, event.reason)
