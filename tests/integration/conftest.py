@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from integration.drivers import adapter  # noqa: F401 (the asyncio/trio/blocking fixture)
 from integration.resilience_fixtures import *  # noqa: F403 (redis, cluster, fault proxy fixtures)
 
 from harness import CentrifugoServer, RpcBackend, ServerFactory

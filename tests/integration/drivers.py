@@ -315,3 +315,22 @@ def adapter(request: pytest.FixtureRequest) -> Iterator[Runner]:
         yield runner
     finally:
         runner.stop()
+
+
+def on_every_adapter(scenario: Callable[[Runner], T]) -> dict[str, T]:
+    """Run ``scenario(runner)`` for asyncio, trio and blocking **at the same time**,
+    each in a thread of its own (a long scenario costs its length once, not three
+    times); raise if any of them failed, naming which."""
+    runners = {name: RUNNERS[name]() for name in ADAPTERS}
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(runners)) as pool:
+            futures = {name: pool.submit(scenario, runner) for name, runner in runners.items()}
+            concurrent.futures.wait(futures.values())
+    finally:
+        for runner in runners.values():
+            runner.stop()
+    failed = {name: f.exception() for name, f in futures.items() if f.exception() is not None}
+    if failed:
+        name, error = next(iter(failed.items()))
+        raise AssertionError(f"failed on {sorted(failed)}; {name}: {error!r}") from error
+    return {name: future.result() for name, future in futures.items()}

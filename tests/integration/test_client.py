@@ -9,13 +9,11 @@ server without seeing each other's traffic. The ``adapter`` fixture
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
-from drivers import TIMEOUT, Events, Runner, adapter, call_api, token_for, unique
+from drivers import TIMEOUT, Events, Runner, call_api, token_for, unique
 
 from centrifugo_proto import (
     ClientState,
@@ -41,37 +39,7 @@ from centrifugo_proto import (
 )
 from harness import CentrifugoServer
 
-__all__ = ["Recorder", "adapter", "api", "run", "token_for", "unique"]
 T = TypeVar("T")
-
-
-# -- asyncio helpers kept for test_resilience.py (until it takes the adapter fixture) --
-
-
-def run(factory: Callable[[], Awaitable[T]]) -> T:
-    async def bounded() -> T:
-        return await asyncio.wait_for(factory(), 60)
-
-    return asyncio.run(bounded())
-
-
-class Recorder:
-    """Collects an asyncio client's callback events in order."""
-
-    def __init__(self, target: Any, *names: str) -> None:
-        self.events: asyncio.Queue[Any] = asyncio.Queue()
-        for name in names:
-            target.on(name, self.events.put_nowait)
-
-    async def next(self, kind: type[T], timeout: float = TIMEOUT) -> T:
-        while True:
-            event = await asyncio.wait_for(self.events.get(), timeout)
-            if isinstance(event, kind):
-                return event
-
-
-async def api(server: CentrifugoServer, method: str, params: dict[str, Any]) -> dict[str, Any]:
-    return await asyncio.to_thread(call_api, server, method, params)
 
 
 # -- connect ---------------------------------------------------------------------------

@@ -1,17 +1,20 @@
-"""Resilience against the real server (issue "Resilience", Evidence): disconnect
-codes, token refresh through short-lived JWTs, liveness under frozen traffic.
+"""Resilience against the real server (issue "Resilience", Evidence), for every
+adapter: disconnect codes, token refresh through short-lived JWTs, liveness
+under frozen traffic, bounded memory when the application stops reading.
 
 The soak tests with faults (cuts, SIGKILL, failover) are in ``test_resilience_soak.py``.
+Long scenarios run the three adapters at the same time (``on_every_adapter``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import queue
+import threading
 import time
 from typing import Any
 
 import pytest
-from test_client import Recorder, api, run, token_for, unique
+from drivers import Events, Runner, call_api, on_every_adapter, token_for, unique
 
 from centrifugo_proto import (
     ClientOptions,
@@ -20,135 +23,169 @@ from centrifugo_proto import (
     Connecting,
     ConnectingCode,
     Disconnected,
+    PingReceived,
+    PublicationsDropped,
+    StreamPosition,
     TokenRefreshed,
     connection_token,
     subscription_token,
 )
-from centrifugo_proto.adapters.asyncio import Client
-from harness import CentrifugoServer, ServerFactory
+from harness import FAST_PING, CentrifugoServer, ServerFactory, soak_overrides
 
 # PROTOCOL.md §5.3: every row the server API can be made to send.
-RECONNECT_CODES = [
-    3000,
-    3001,
-    3004,
-    3005,
-    3006,
-    3008,
-    3009,
-    3010,
-    3011,
-    3012,
-    3013,
-    3014,
-    4000,
-    4001,
-    4499,
-]
+RECONNECT_CODES = [3000, 3001, 3004, 3005, 3006, 3008, 3009, 3010, 3011, 3012, 3013, 3014,
+                   4000, 4001, 4499]  # fmt: skip
 TERMINAL_CODES = [3500, 3501, 3502, 3503, 3504, 3505, 3506, 3507, 3508, 3509, 4500, 4999]
 
-FAST_PING = {"client.ping_interval": "2s", "client.pong_timeout": "1s"}
 
-
-async def disconnect_user(server: CentrifugoServer, user: str, code: int) -> None:
-    await api(server, "disconnect", {"user": user, "disconnect": {"code": code, "reason": "r"}})
+def disconnect_user(server: CentrifugoServer, user: str, code: int) -> None:
+    call_api(server, "disconnect", {"user": user, "disconnect": {"code": code, "reason": "r"}})
 
 
 @pytest.mark.parametrize("code", RECONNECT_CODES)
-def test_reconnect_codes_reconnect(centrifugo: CentrifugoServer, code: int) -> None:
+def test_reconnect_codes_reconnect(
+    adapter: Runner, centrifugo: CentrifugoServer, code: int
+) -> None:
     user = unique(f"rc{code}-")
-
-    async def scenario() -> None:
-        async with Client(centrifugo.ws_url, token=token_for(centrifugo, user)) as client:
-            events = Recorder(client, "connecting", "connected", "disconnected")
-            await disconnect_user(centrifugo, user, code)
-            # 3000 is the server's "no advice": it drops the socket without a close
-            # frame (seen on v6.9.1), which the client reports as transport closed.
-            expected = ConnectingCode.TRANSPORT_CLOSED if code == 3000 else code
-            assert (await events.next(Connecting)).code == expected
-            await events.next(Connected)
-            assert client.state is ClientState.CONNECTED
-
-    run(scenario)
+    with adapter.connected(centrifugo.ws_url, token=token_for(centrifugo, user)) as client:
+        events = Events(client, "connecting", "connected", "disconnected")
+        disconnect_user(centrifugo, user, code)
+        # 3000 is the server's "no advice": it drops the socket without a close
+        # frame (seen on v6.9.1), which the client reports as transport closed.
+        expected = ConnectingCode.TRANSPORT_CLOSED if code == 3000 else code
+        assert events.next(Connecting).code == expected
+        events.next(Connected)
+        assert client.state is ClientState.CONNECTED
 
 
 @pytest.mark.parametrize("code", TERMINAL_CODES)
-def test_terminal_codes_stop(centrifugo: CentrifugoServer, code: int) -> None:
+def test_terminal_codes_stop(adapter: Runner, centrifugo: CentrifugoServer, code: int) -> None:
     user = unique(f"tc{code}-")
-
-    async def scenario() -> None:
-        async with Client(centrifugo.ws_url, token=token_for(centrifugo, user)) as client:
-            events = Recorder(client, "connecting", "disconnected")
-            await disconnect_user(centrifugo, user, code)
-            assert (await events.next(Disconnected)).code == code
-            assert client.state is ClientState.DISCONNECTED
-            assert client._proto.next_deadline() is None
-            assert events.events.empty()  # no Connecting: no reconnect
-
-    run(scenario)
+    with adapter.connected(centrifugo.ws_url, token=token_for(centrifugo, user)) as client:
+        events = Events(client, "connecting", "disconnected")
+        disconnect_user(centrifugo, user, code)
+        assert events.next(Disconnected).code == code
+        assert client.state is ClientState.DISCONNECTED
+        assert client.real._proto.next_deadline() is None  # no reconnect scheduled
+        assert events.empty()  # and no Connecting before it
 
 
 def test_short_lived_jwts_refresh_for_a_minute(centrifugo_factory: ServerFactory) -> None:
-    """Connection and subscription JWTs valid for 5 s keep the client connected and
-    subscribed for 60 s through refresh and sub_refresh, with no disconnect."""
+    """Connection and subscription JWTs valid for 5 s keep each adapter's client
+    connected and subscribed for 60 s through refresh and sub_refresh."""
     server = centrifugo_factory()
-    user = unique("fresh-")
-    channel = unique("private:fresh-")
 
-    def jwt(channel: str | None = None) -> str:
-        """Connection JWT without a channel, subscription JWT with one; 5 s each."""
-        exp = int(time.time()) + 5
-        if channel is None:
-            return connection_token(server.hmac_secret, user, exp=exp)
-        return subscription_token(server.hmac_secret, user, channel, exp=exp)
+    def scenario(adapter: Runner) -> dict[str, int]:
+        user = unique(f"fresh-{adapter.kind}-")
+        channel = unique("private:fresh-")
 
-    async def scenario() -> None:
+        def connection_jwt() -> str:
+            return connection_token(server.hmac_secret, user, exp=int(time.time()) + 5)
+
+        def subscription_jwt(ch: str) -> str:
+            return subscription_token(server.hmac_secret, user, ch, exp=int(time.time()) + 5)
+
+        async def async_subscription_jwt(ch: str) -> str:
+            return subscription_jwt(ch)
+
+        # The async adapters take coroutine functions too: use one there.
+        token_getter = subscription_jwt if adapter.kind == "blocking" else async_subscription_jwt
         refreshed = {"connection": 0, "subscription": 0}
 
         def count(event: TokenRefreshed) -> None:
             refreshed["connection" if event.channel is None else "subscription"] += 1
 
-        async with Client(server.ws_url, get_token=jwt) as client:
-            trouble = Recorder(client, "connecting", "disconnected")
+        with adapter.connected(server.ws_url, get_token=connection_jwt) as client:
+            trouble = Events(client, "connecting", "disconnected")
             client.on("refresh", count)
-            sub = client.new_subscription(channel, has_token_source=True)
+            sub = client.new_subscription(channel, get_token=token_getter)
             sub.on("refresh", count)
-            await sub.subscribe()
-            sub.on("subscribing", trouble.events.put_nowait)
-            sub.on("unsubscribed", trouble.events.put_nowait)
+            sub.subscribe()
+            sub.on("subscribing", trouble.events.put).on("unsubscribed", trouble.events.put)
             # Nothing may go wrong for a minute: waiting for trouble must time out.
-            with pytest.raises(TimeoutError):
-                await trouble.next(object, timeout=60)
+            with pytest.raises(queue.Empty):
+                trouble.next(object, timeout=60)
             assert client.state is ClientState.CONNECTED
-            # A 5 s token needs a refresh at least every 5 s: 60 s gives 10 or more.
-            assert refreshed["connection"] >= 10, refreshed
-            assert refreshed["subscription"] >= 10, refreshed
-            await client.publish(channel, "still here")
-            assert (await asyncio.wait_for(sub.__anext__(), 5)).data == "still here"
+            client.publish(channel, "still here")
+            assert sub.take(1)[0].data == "still here"
+        return refreshed
 
-    asyncio.run(asyncio.wait_for(scenario(), 120))  # a minute of refreshes, bounded
+    for kind, refreshed in on_every_adapter(scenario).items():
+        # A 5 s token needs a refresh at least every 5 s: a minute gives 10 or more.
+        assert refreshed["connection"] >= 10, (kind, refreshed)
+        assert refreshed["subscription"] >= 10, (kind, refreshed)
 
 
 def test_frozen_traffic_is_noticed_and_the_client_reconnects(
     centrifugo_factory: ServerFactory, fault_proxy: Any
 ) -> None:
+    """Ping every 2 s, client max delay 1 s: a freeze is noticed within 2 + 1 + 1 s."""
     server = centrifugo_factory(FAST_PING)
     proxy = fault_proxy(server)
     max_delay = 1.0
+    options = ClientOptions(max_server_ping_delay=max_delay, max_reconnect_delay=1.0)
 
-    async def scenario() -> None:
-        options = ClientOptions(max_server_ping_delay=max_delay, max_reconnect_delay=1.0)
-        async with Client(proxy.url, options=options) as client:
-            events = Recorder(client, "connecting", "connected", "disconnected")
-            frozen_at = asyncio.get_running_loop().time()
-            await asyncio.to_thread(proxy.freeze)
-            connecting = await events.next(Connecting, timeout=10)
-            noticed = asyncio.get_running_loop().time() - frozen_at
-            assert connecting.code == 2  # no ping
-            # ping interval 2 s + max delay 1 s, +1 s for scheduling slack.
-            assert noticed <= 2 + max_delay + 1, noticed
-            await asyncio.to_thread(proxy.thaw)
-            await events.next(Connected, timeout=10)
+    frozen_at: list[float] = []
+
+    def freeze() -> None:
+        proxy.freeze()
+        frozen_at.append(time.monotonic())
+
+    # The freeze starts once all three clients are connected; the thaw once all
+    # three noticed it.
+    all_connected = threading.Barrier(3, action=freeze, timeout=30)
+    all_noticed = threading.Barrier(3, action=proxy.thaw, timeout=30)
+
+    def scenario(adapter: Runner) -> float:
+        with adapter.connected(proxy.url, options=options) as client:
+            events = Events(client, "connecting", "connected")
+            all_connected.wait()
+            connecting = events.next(Connecting, timeout=10)
+            noticed = time.monotonic() - frozen_at[0]
+            assert connecting.code == ConnectingCode.NO_PING
+            all_noticed.wait()
+            events.next(Connected, timeout=10)
+            assert client.state is ClientState.CONNECTED
+            return noticed
+
+    for kind, noticed in on_every_adapter(scenario).items():
+        # ping interval 2 s + max delay 1 s, +1 s for scheduling slack.
+        assert noticed <= 2 + max_delay + 1, (kind, noticed)
+
+
+def test_a_reader_that_stops_reading_keeps_memory_bounded_and_pongs_flowing(
+    centrifugo_factory: ServerFactory,
+) -> None:
+    """A subscription nobody reads, buffer of 100, 1000 publications: the buffer
+    keeps the newest 100, pings keep being answered (the connection never drops),
+    and the reader is told what was dropped, which history still has."""
+    server = centrifugo_factory(soak_overrides(fast_ping=True))  # history keeps 10000
+
+    def scenario(adapter: Runner) -> None:
+        channel = unique(f"soak:slow-reader-{adapter.kind}-")
+        with adapter.connected(server.ws_url, token=token_for(server, unique("slow-"))) as client:
+            trouble = Events(client, "connecting", "disconnected")
+            pings = Events(client, "ping")
+            sub = client.new_subscription(channel, buffer_size=100)
+            subscribed = sub.subscribe()
+            commands = [{"publish": {"channel": channel, "data": {"n": n}}} for n in range(1000)]
+            call_api(server, "batch", {"commands": commands})
+            # Pings arrive and are answered while nobody reads (2 s interval,
+            # the server cuts after 1 s without a pong).
+            for _ in range(3):
+                pings.next(PingReceived)
+            assert sub.real._buffered() == 100
+            with pytest.raises(PublicationsDropped) as dropped:
+                sub.take(1)
+            lost = dropped.value.lost
+            assert (lost.count, lost.reason) == (900, "buffer full")
+            assert lost.since == StreamPosition(0, subscribed.position.epoch)
+            rest = sub.take(100)
+            assert [p.offset for p in rest] == list(range(901, 1001))
+            assert [p.data["n"] for p in rest] == list(range(900, 1000))
+            history = client.history(channel, since=lost.since, limit=lost.count)
+            assert [p.offset for p in history.publications] == list(range(1, 901))
+            assert trouble.empty()
             assert client.state is ClientState.CONNECTED
 
-    run(scenario)
+    on_every_adapter(scenario)

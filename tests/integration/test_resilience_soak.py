@@ -3,8 +3,9 @@
 A publisher thread sends numbered publications through the server HTTP API at a
 fixed rate while faults are injected: connections cut by the fault proxy,
 Centrifugo killed with SIGKILL and restarted (Redis engine, so history survives),
-or the node the client is on killed in a two-node cluster. The subscriber must
-see every offset exactly once, in order.
+or the node the clients are on killed in a two-node cluster. Three subscribers,
+one per adapter (asyncio, trio, blocking), read the channel at the same time, and
+each must see every offset exactly once, in order.
 
 Pacing the publisher and spacing the faults are the only waits on the clock
 here: they generate the load, they do not wait for the client.
@@ -12,7 +13,6 @@ here: they generate the load, they do not wait for the client.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import threading
 import time
@@ -20,10 +20,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from test_client import Recorder, run
+from drivers import ADAPTERS, Events, Runner, on_every_adapter
 
 from centrifugo_proto import ClientOptions, Connected, Publication
-from centrifugo_proto.adapters.asyncio import Client
 from harness import CentrifugoCluster, CentrifugoServer, FaultProxy, HarnessError
 
 RATE = 200  # publications per second
@@ -88,32 +87,67 @@ class Publisher(threading.Thread):
             time.sleep(0.05)  # the server is down: try again shortly
 
 
-async def receive_all(sub: Any, total: int, timeout: float = 90) -> list[Publication]:
-    """Publications until offset ``total`` arrived (offsets of a new channel are 1..)."""
-    received: list[Publication] = []
-
-    async def collect() -> None:
-        async for pub in sub:
-            received.append(pub)
-            if pub.offset >= total:
-                return
-
-    try:
-        await asyncio.wait_for(collect(), timeout)
-    except TimeoutError:
-        last = received[-1].offset if received else None
-        raise AssertionError(f"got {len(received)} publications, last offset {last}") from None
-    return received
-
-
-def assert_exactly_once_in_order(received: list[Publication], total: int) -> None:
+def assert_exactly_once_in_order(received: list[Publication], total: int, kind: str) -> None:
     offsets = [p.offset for p in received]
     duplicates = len(offsets) - len(set(offsets))
     missing = sorted(set(range(1, total + 1)) - set(offsets))
-    assert duplicates == 0, f"{duplicates} duplicates"
-    assert not missing, f"{len(missing)} missing, first {missing[:10]}"
-    assert offsets == list(range(1, total + 1)), "out of order"
+    assert duplicates == 0, f"{kind}: {duplicates} duplicates"
+    assert not missing, f"{kind}: {len(missing)} missing, first {missing[:10]}"
+    assert offsets == list(range(1, total + 1)), f"{kind}: out of order"
     assert [p.data["n"] for p in received] == list(range(total))
+
+
+class Soak:
+    """Three subscribers, one per adapter, on one channel, all at the same time.
+
+    Each connects, subscribes with recovery and reads with ``for``/``async for``
+    until the last offset; once all three are subscribed the publisher starts and
+    ``faults`` runs in a thread of its own."""
+
+    def __init__(
+        self,
+        urls: str | list[str],
+        channel: str,
+        total: int,
+        publisher: Publisher,
+        faults: Callable[[], None],
+    ) -> None:
+        self.urls, self.channel, self.total = urls, channel, total
+        self.publisher, self.faults = publisher, faults
+        self.fault_error: BaseException | None = None
+        self.ready = threading.Barrier(len(ADAPTERS), action=self._start_load, timeout=30)
+
+    def _start_load(self) -> None:
+        self.publisher.start()
+        threading.Thread(target=self._run_faults, daemon=True).start()
+
+    def _run_faults(self) -> None:
+        try:
+            self.faults()
+        except BaseException as exc:  # reported by the test
+            self.fault_error = exc
+
+    def scenario(self, adapter: Runner) -> tuple[list[Publication], int]:
+        with adapter.connected(self.urls, options=OPTIONS) as client:
+            connects = Events(client, "connected")
+            sub = client.subscribe(self.channel, recoverable=True)
+            self.ready.wait()
+            received: list[Publication] = []
+            while not received or received[-1].offset < self.total:
+                received.append(sub.take(1, timeout=30)[0])
+            count = 0
+            while not connects.empty():
+                count += isinstance(connects.events.get_nowait(), Connected)
+            return received, count
+
+    def run(self) -> dict[str, tuple[list[Publication], int]]:
+        results = on_every_adapter(self.scenario)
+        self.publisher.join(10)
+        assert self.publisher.error is None, self.publisher.error
+        assert self.fault_error is None, self.fault_error
+        for kind, (received, _) in results.items():
+            assert_exactly_once_in_order(received, self.total, kind)
+        return results
 
 
 def fault_times(count: int, span: float) -> list[float]:
@@ -122,40 +156,30 @@ def fault_times(count: int, span: float) -> list[float]:
     return sorted(rng.uniform(1.0, span - 1.0) for _ in range(count))
 
 
-async def inject(faults: list[float], action: Callable[[int], None]) -> None:
-    start = asyncio.get_running_loop().time()
-    for index, moment in enumerate(faults):
-        await asyncio.sleep(max(0.0, start + moment - asyncio.get_running_loop().time()))
-        await asyncio.to_thread(action, index)
+def at_moments(moments: list[float], action: Callable[[int], None]) -> Callable[[], None]:
+    """A fault schedule: ``action(i)`` at each moment after the start (the load's clock)."""
+
+    def run() -> None:
+        start = time.monotonic()
+        for index, moment in enumerate(moments):
+            time.sleep(max(0.0, start + moment - time.monotonic()))
+            action(index)
+
+    return run
 
 
 def test_cuts_lose_nothing(redis_centrifugo: CentrifugoServer, fault_proxy: Any) -> None:
     server = redis_centrifugo
     proxy: FaultProxy = fault_proxy(server)
     channel = f"soak:cuts-{uuid.uuid4().hex[:8]}"
-    publisher = Publisher(lambda: server, channel, TOTAL, RATE)
 
-    async def scenario() -> None:
-        async with Client(proxy.url, options=OPTIONS) as client:
-            reconnects = Recorder(client, "connected")
-            sub = await client.subscribe(channel, recoverable=True)
-            publisher.start()
+    def cut(index: int) -> None:
+        proxy.cut(reset=index % 2 == 1)  # FIN and RST in turn
 
-            def cut(index: int) -> None:
-                proxy.cut(reset=index % 2 == 1)  # FIN and RST in turn
-
-            faults = asyncio.ensure_future(inject(fault_times(10, TOTAL / RATE), cut))
-            received = await receive_all(sub, TOTAL)
-            await faults
-            assert_exactly_once_in_order(received, TOTAL)
-            connects = 0
-            while not reconnects.events.empty():
-                connects += isinstance(reconnects.events.get_nowait(), Connected)
-            assert connects >= 10, f"only {connects} reconnects for 10 cuts"
-
-    run(scenario)
-    publisher.join(5)
-    assert publisher.error is None, publisher.error
+    faults = at_moments(fault_times(10, TOTAL / RATE), cut)
+    soak = Soak(proxy.url, channel, TOTAL, Publisher(lambda: server, channel, TOTAL, RATE), faults)
+    for kind, (_, connects) in soak.run().items():
+        assert connects >= 10, f"{kind}: only {connects} reconnects for 10 cuts"
 
 
 def test_server_killed_three_times_loses_nothing(redis_centrifugo: CentrifugoServer) -> None:
@@ -163,29 +187,14 @@ def test_server_killed_three_times_loses_nothing(redis_centrifugo: CentrifugoSer
     channel = f"soak:kills-{uuid.uuid4().hex[:8]}"
     publisher = Publisher(lambda: server, channel, TOTAL, RATE)
 
-    async def scenario() -> None:
-        async with Client(server.ws_url, options=OPTIONS) as client:
-            reconnects = Recorder(client, "connected")
-            sub = await client.subscribe(channel, recoverable=True)
-            publisher.start()
+    def kill_and_restart(index: int) -> None:
+        server.kill()
+        time.sleep(0.3)  # down for a moment: publishes and reconnects fail
+        server.start()
 
-            def kill_and_restart(index: int) -> None:
-                server.kill()
-                time.sleep(0.3)  # down for a moment: publishes and reconnects fail
-                server.start()
-
-            faults = asyncio.ensure_future(inject(fault_times(3, TOTAL / RATE), kill_and_restart))
-            received = await receive_all(sub, TOTAL)
-            await faults
-            assert_exactly_once_in_order(received, TOTAL)
-            connects = 0
-            while not reconnects.events.empty():
-                connects += isinstance(reconnects.events.get_nowait(), Connected)
-            assert connects >= 3
-
-    run(scenario)
-    publisher.join(5)
-    assert publisher.error is None, publisher.error
+    faults = at_moments(fault_times(3, TOTAL / RATE), kill_and_restart)
+    for kind, (_, connects) in Soak(server.ws_url, channel, TOTAL, publisher, faults).run().items():
+        assert connects >= 3, f"{kind}: only {connects} reconnects for 3 kills"
     assert publisher.retries > 0  # the kills really interrupted publishing
 
 
@@ -193,28 +202,10 @@ def test_failover_to_the_other_node_loses_nothing(centrifugo_cluster: Centrifugo
     first, second = centrifugo_cluster.nodes
     channel = f"soak:failover-{uuid.uuid4().hex[:8]}"
     total = 2000
-    # Publish through the node that survives: the fault here is the client's node.
+    # Publish through the node that survives: the fault here is the clients' node.
     publisher = Publisher(lambda: second, channel, total, RATE)
-
-    async def scenario() -> None:
-        async with Client(centrifugo_cluster.ws_urls, options=OPTIONS) as client:
-            events = Recorder(client, "connected")
-            sub = await client.subscribe(channel, recoverable=True)
-            publisher.start()
-
-            async def kill_first() -> None:
-                await asyncio.sleep(total / RATE / 2)
-                await asyncio.to_thread(first.kill)
-
-            killer = asyncio.ensure_future(kill_first())
-            received = await receive_all(sub, total)
-            await killer
-            assert_exactly_once_in_order(received, total)
-            # It moved to the second node (the first is dead) and stayed there.
-            reconnected = await events.next(Connected, timeout=1)
-            assert reconnected.client_id
-            assert not first.is_running()
-
-    run(scenario)
-    publisher.join(5)
-    assert publisher.error is None, publisher.error
+    faults = at_moments([total / RATE / 2], lambda index: first.kill())
+    urls = list(centrifugo_cluster.ws_urls)  # every client starts on the first node
+    for kind, (_, connects) in Soak(urls, channel, total, publisher, faults).run().items():
+        assert connects >= 1, kind  # it moved to the second node
+    assert not first.is_running()
