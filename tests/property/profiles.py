@@ -35,7 +35,7 @@ settings.register_profile(
 )
 
 #: State-machine programs per profile (each up to ``STATEFUL_STEPS`` steps).
-STATEFUL_EXAMPLES = {"dev": 40, "ci": 200, "thorough": 1000}
+STATEFUL_EXAMPLES = {"dev": 100, "ci": 500, "thorough": 2000}
 STATEFUL_STEPS = 50
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or (
