@@ -86,6 +86,12 @@ class WebSocketLayer:
         reply = bytearray()
         if self.finished:
             return out, b""
+        if data is None and not self.open and not self._reject_status:
+            # The peer closed before answering the upgrade: the connection was lost
+            # (the caller reports 1006), which is not a protocol error; h11 calls it
+            # "Bad HTTP message". A refusal read until EOF still ends below.
+            self._finish()
+            return out, b""
         ws = self._ws
         try:
             ws.receive_data(data)

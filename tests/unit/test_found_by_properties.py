@@ -1,12 +1,16 @@
-"""Regression tests for what the property tests and fuzzers found (issue 5).
-
-Each test names the property or harness that found the bug.
-"""
+"""Regression tests for what the property tests, the fuzzers and the coverage
+work found (issue 5). Each test names what found the bug."""
 
 from __future__ import annotations
 
-from centrifugo_proto import ClientState, Publication, PublicationReceived
-from serverside import connected_pair, only, options, push_subscribe
+from centrifugo_proto import (
+    ClientState,
+    CloseTransport,
+    Publication,
+    PublicationReceived,
+    TransportClosed,
+)
+from serverside import FakeServer, connected_pair, make_client, only, options, push_subscribe
 
 
 def test_server_side_recovered_publication_of_another_channel_does_not_raise():
@@ -38,3 +42,23 @@ def test_server_side_recovered_publication_of_another_channel_does_not_raise():
     server.accept_connect(now=10.0)
     assert server.last_connect is not None
     assert server.last_connect["subs"] == {"news:*": {"recover": True, "offset": 7, "epoch": "e"}}
+
+
+def test_eof_during_the_websocket_handshake_is_a_lost_connection():
+    """Found by the coverage work: the facade's "EOF with no close frame" branch
+    (TransportClosed 1006) was dead, because wsproto reports an EOF before the
+    101 as a protocol error, so a server gone mid-handshake read as "bad protocol"
+    (close 1002, Connecting code 5) instead of a lost connection."""
+    client = make_client(options=options())
+    server = FakeServer(client)
+    client.connect(now=0.0)
+    server.events()
+    client.transport_opened(now=0.0)
+    client.data_to_send()
+    client.receive_eof(now=0.5)
+    assert server.events() == [
+        TransportClosed(code=1006, reason="connection lost"),
+        CloseTransport(),
+    ]
+    assert client.state is ClientState.CONNECTING
+    assert client.next_deadline() == 2.0  # reconnect backoff: 0.5 + 1.5
