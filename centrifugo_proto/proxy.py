@@ -63,8 +63,12 @@ class ProxyHandshake:
 
     def receive_data(self, data: bytes | None) -> tuple[bool, bytes | str] | None:
         """Feed bytes (None: the proxy closed)."""
+        if data is None:
+            # Before a whole answer (after one, the tunnel is the caller's). Fed to
+            # h11, an EOF here raises "can't handle event type ConnectionClosed".
+            return False, "proxy closed the connection during CONNECT"
         try:
-            self._h11.receive_data(data or b"")
+            self._h11.receive_data(data)
             while True:
                 event = self._h11.next_event()
                 if not isinstance(event, h11.InformationalResponse):  # 1xx: keep reading
@@ -77,6 +81,4 @@ class ProxyHandshake:
                 return True, bytes(trailing)
             reason = event.reason.decode("latin-1")
             return False, f"proxy refused CONNECT: HTTP {event.status_code} {reason}".rstrip()
-        if data is None or isinstance(event, h11.ConnectionClosed):
-            return False, "proxy closed the connection during CONNECT"
         return None

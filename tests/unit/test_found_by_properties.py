@@ -6,6 +6,8 @@ from __future__ import annotations
 from centrifugo_proto import (
     ClientState,
     CloseTransport,
+    ErrorOccurred,
+    OpenTransport,
     Publication,
     PublicationReceived,
     TransportClosed,
@@ -62,3 +64,24 @@ def test_eof_during_the_websocket_handshake_is_a_lost_connection():
     ]
     assert client.state is ClientState.CONNECTING
     assert client.next_deadline() == 2.0  # reconnect backoff: 0.5 + 1.5
+
+
+def test_a_proxy_that_closes_during_connect_says_so():
+    """Found by the coverage work: an EOF from the proxy before its answer was fed
+    to h11, which raises, so the reason read "proxy broke HTTP: can't handle event
+    type ConnectionClosed..." and the intended one was never given."""
+    client = make_client(options=options(), proxy="http://proxy.test:3128")
+    server = FakeServer(client)
+    client.connect(now=0.0)
+    assert only(server.events(), OpenTransport)
+    client.transport_opened(now=0.0)
+    client.data_to_send()
+    client.receive_eof(now=0.1)
+    events = []
+    while (event := client.next_event()) is not None:
+        events.append(event)
+    assert (
+        ErrorOccurred(error="transport failed: proxy closed the connection during CONNECT")
+        in events
+    )
+    assert client.state is ClientState.CONNECTING
