@@ -689,6 +689,9 @@ class Session:
         still holds the subscription, so unsubscribe goes first (else 105)."""
         self._sub_input(sub, SubscriptionInput.SERVER_RESUBSCRIBE)
         self._emit(Subscribing(channel=sub.channel, code=INSUFFICIENT_STATE, reason=reason))
+        # The token refresh of the subscription being replaced goes with it: the new
+        # subscribe reply sets its own (else both fire: two sub_refresh requests).
+        self._cancel_sub_timers(sub)
         self._send(_Pending("unsubscribe", {"channel": sub.channel}, channel=sub.channel), now)
         sub.recover = True
         self._send_subscribe(sub, now)

@@ -10,9 +10,19 @@ from centrifugo_proto import (
     OpenTransport,
     Publication,
     PublicationReceived,
+    TokenRequested,
     TransportClosed,
 )
-from serverside import FakeServer, connected_pair, make_client, only, options, push_subscribe
+from serverside import (
+    FakeServer,
+    connected_pair,
+    make_client,
+    only,
+    options,
+    push_pub,
+    push_subscribe,
+    reply,
+)
 
 
 def test_server_side_recovered_publication_of_another_channel_does_not_raise():
@@ -85,3 +95,29 @@ def test_a_proxy_that_closes_during_connect_says_so():
         in events
     )
     assert client.state is ClientState.CONNECTING
+
+
+def test_a_resync_after_an_offset_gap_leaves_one_subscription_refresh():
+    """Found by the coverage work: a subscription resubscribing after an offset gap
+    kept the refresh timer of the subscription it replaced, and the new subscribe
+    reply set another, so the token was asked for twice (at 30 and at 31 here)."""
+    client, server = connected_pair(options=options(), result={"ping": 0})
+    client.subscribe("p", token="s0", has_token_source=True, positioned=True, now=0.0)
+    server.events()
+    server.commands()
+    position = {"positioned": True, "epoch": "e"}
+    server.feed(reply(2, subscribe={"expires": True, "ttl": 30, **position, "offset": 1}), now=0.0)
+    server.feed(push_pub("p", {"n": 3}, 3), now=1.0)  # 2 is missing: resubscribe
+    assert [next(iter(c.keys() - {"id"})) for c in server.commands()] == [
+        "unsubscribe",
+        "subscribe",
+    ]
+    server.feed(
+        reply(3, unsubscribe={}),
+        reply(4, subscribe={"expires": True, "ttl": 30, **position, "offset": 3}),
+        now=1.0,
+    )
+    client.handle_timeout(now=30.0)
+    assert only(server.events(), TokenRequested) == []
+    client.handle_timeout(now=31.0)
+    assert len(only(server.events(), TokenRequested)) == 1
