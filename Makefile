@@ -62,7 +62,7 @@ FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 .PHONY: help venv centrifugo redis lint test demo clean distclean fuzz fuzz-long FORCE
 
 help:
-	@echo "make test       lint + unit, property and integration tests"
+	@echo "make test       lint, unit + property tests (coverage gate), integration; CI: fuzz"
 	@echo "make demo       run examples/quickstart.py against a local Centrifugo"
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
 	@echo "make fuzz       every fuzz harness, time-boxed (FUZZ_SECONDS each)"
@@ -128,12 +128,21 @@ lint: venv
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
-# then the whole suite. pytest's own exit code is the result: 5 ("no tests
-# collected") fails the target like any other failure.
+# then the suite in three stages: unit and property tests under coverage, with the gate (100 %
+# branch coverage of centrifugo_proto/ from those two alone); then everything
+# else (integration against the real server, docs); then, in CI, every fuzz
+# harness for a short while (make fuzz). A PYTEST_ARGS filter that selects
+# nothing in a stage fails it (pytest's exit 5, "no tests collected", fails the
+# target like any other failure).
 # Extra pytest arguments: make test PYTEST_ARGS='-x -k rpc'
 PYTEST_ARGS ?=
 test: venv centrifugo redis lint
-	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest tests/unit tests/property $(PYTEST_ARGS)
+	$(BIN)/coverage report
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BIN)/pytest tests \
+	  --ignore=tests/unit --ignore=tests/property $(PYTEST_ARGS)
+	@if [ "$(CI)" = true ]; then $(MAKE) fuzz; else echo "make fuzz: in CI only here (run it by hand)"; fi
 
 # Time-boxed, one harness after the other; any crash fails the target.
 fuzz: venv
