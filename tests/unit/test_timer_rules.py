@@ -64,6 +64,13 @@ def subscribed_pair(
     return client, server
 
 
+def expiring_pair() -> tuple[ClientProtocol, FakeServer]:
+    """Connected with a token source; the connection expires after 10 s."""
+    return connected_pair(
+        options=options(), token="t0", has_token_source=True, result={"expires": True, "ttl": 10}
+    )
+
+
 def lose_and_reconnect(client: ClientProtocol, server: FakeServer, now: float) -> list[Any]:
     """EOF, then fire the backoff, then the fake server accepts the new connection."""
     client.receive_eof(now=now)
@@ -174,12 +181,7 @@ def test_unsubscribe_push_2500_resubscribes_with_recovery() -> None:
 
 
 def test_connection_token_refresh_cycle() -> None:
-    client, server = connected_pair(
-        options=options(),
-        token="t0",
-        has_token_source=True,
-        result={"expires": True, "ttl": 10},
-    )
+    client, server = expiring_pair()
     assert client.next_deadline() == 10.0
     client.handle_timeout(now=10.0)
     (request,) = only(server.events(), TokenRequested)
@@ -193,12 +195,7 @@ def test_connection_token_refresh_cycle() -> None:
 
 
 def test_refresh_failures_retry_within_5_to_10_s_and_terminal_errors_stop() -> None:
-    client, server = connected_pair(
-        options=options(),
-        token="t0",
-        has_token_source=True,
-        result={"expires": True, "ttl": 10},
-    )
+    client, server = expiring_pair()
     client.handle_timeout(now=10.0)
     (request,) = only(server.events(), TokenRequested)
     client.token_failed(request, now=10.0)  # e.g. the backend was down
@@ -219,12 +216,7 @@ def test_refresh_failures_retry_within_5_to_10_s_and_terminal_errors_stop() -> N
 
 
 def test_a_token_answer_for_an_older_connection_is_ignored() -> None:
-    client, server = connected_pair(
-        options=options(),
-        token="t0",
-        has_token_source=True,
-        result={"expires": True, "ttl": 10},
-    )
+    client, server = expiring_pair()
     client.handle_timeout(now=10.0)
     (stale,) = only(server.events(), TokenRequested)
     lose_and_reconnect(client, server, now=10.1)
