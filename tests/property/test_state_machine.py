@@ -15,7 +15,11 @@ its own model of where the client should be. After every step:
   and the session's pending commands never outnumber what is outstanding;
 - a server close (frame or push) makes the client reconnect exactly for the
   reconnect codes of PROTOCOL.md §5.3, and a lost connection comes back within
-  the reconnect backoff.
+  the reconnect backoff;
+- channel "c" is recoverable and the server keeps its whole history: whatever
+  the server does (publications in order, with gaps, duplicated; cuts,
+  resubscribe pushes, the caller unsubscribing and subscribing again), the
+  client delivers every offset exactly once, in order (PROTOCOL.md §6.5).
 
 The model is written from DESIGN.md and PROTOCOL.md, not from session.py: where
 they disagree, one of them is wrong.
@@ -208,6 +212,14 @@ class ClientMachine(RuleBasedStateMachine):
         self.expect_pubs = 0
         self.events: list[Event] = []
         self.steps = 0
+        #: Channel "c": the server's stream top, the client's position as the model
+        #: sees it (None: none), the last offset delivered, a resync under way.
+        self.top = 0
+        self.c_pos: int | None = None
+        self.c_delivered: int | None = None
+        self.c_resync = False
+        #: subscribe wire id -> the offset it asked to recover from (None: no recovery)
+        self.c_asked: dict[int, int | None] = {}
 
     # -- the adapter's half: bytes and events after every call -------------------------
 
@@ -269,8 +281,22 @@ class ClientMachine(RuleBasedStateMachine):
             assert channel not in self.sub_wire, "two subscribes in flight for one channel"
             self.sub_wire[channel] = command.id
             self.resub_due.pop(channel, None)
+            if channel == "c":
+                params = command.params
+                assert params.get("recoverable") is True
+                if self.c_pos is None:
+                    assert "recover" not in params, params
+                    self.c_asked[command.id] = None
+                else:  # recovery from exactly what was delivered (§6.5)
+                    assert params["recover"] is True
+                    assert (params["offset"], params["epoch"]) == (self.c_pos, "e"), params
+                    self.c_asked[command.id] = self.c_pos
         elif command.method == "unsubscribe":
-            assert self.subs.get(command.params["channel"]) in (U, None)
+            channel = command.params["channel"]
+            if channel == "c" and self.c_resync:
+                self.c_resync = False  # the resync's unsubscribe, before its subscribe
+            else:
+                assert self.subs.get(channel) in (U, None)
         else:
             assert command.method in CALLER_METHODS, command
             handle = self._match_caller(command)
@@ -315,9 +341,16 @@ class ClientMachine(RuleBasedStateMachine):
             assert self.expect_pings > 0
             self.expect_pings -= 1
         elif isinstance(event, PublicationReceived):
-            assert self.subs.get(event.publication.channel) is SED
-            assert self.expect_pubs > 0
-            self.expect_pubs -= 1
+            channel = event.publication.channel
+            assert self.subs.get(channel) is SED
+            if channel == "c":  # exactly once, in order
+                offset = event.publication.offset
+                if self.c_delivered is not None:
+                    assert offset == self.c_delivered + 1, (self.c_delivered, offset)
+                self.c_delivered = offset
+            else:
+                assert self.expect_pubs > 0
+                self.expect_pubs -= 1
         elif isinstance(event, Subscribed):
             assert self.subs.get(event.channel) is SED
         elif isinstance(event, CommandSucceeded | CommandFailed):
@@ -429,7 +462,7 @@ class ClientMachine(RuleBasedStateMachine):
             return
         if self.subs.get(channel, U) is U:
             self.subs[channel] = SING
-        self.client.subscribe(channel, now=self.now)
+        self.client.subscribe(channel, now=self.now, recoverable=channel == "c")
         self.sync()
         if self.phase == "connected" and self.subs[channel] is SING:
             assert channel in self.sub_wire or channel in self.resub_due
@@ -651,7 +684,24 @@ class ClientMachine(RuleBasedStateMachine):
             current = self.sub_wire.get(channel) == wire_id
             if current:
                 del self.sub_wire[channel]
-            if ok:
+            if ok and channel == "c":
+                # The server recovers everything after the position asked for.
+                since = self.c_asked.pop(wire_id)
+                missing = () if since is None else range(since + 1, self.top + 1)
+                pubs = tuple(Publication(channel="", data={"n": o}, offset=o) for o in missing)
+                result = SubscribeResult(
+                    recoverable=True,
+                    epoch="e",
+                    offset=self.top,
+                    publications=pubs,
+                    recovered=since is not None,
+                    was_recovering=since is not None,
+                )
+                reply = Reply(wire_id, result)
+                if current:
+                    self.subs[channel] = SED
+                    self.c_pos = self.top
+            elif ok:
                 reply = Reply(wire_id, SubscribeResult())
                 if current:
                     self.subs[channel] = SED
@@ -707,10 +757,41 @@ class ClientMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._connected())
     @rule(channel=CHANNELS, offset=st.integers(0, 3))
     def server_publishes(self, channel: str, offset: int) -> None:
+        if channel == "c":
+            self._publish_c(("next", "next", "gap", "duplicate")[offset])
+            return
         if self.subs.get(channel) is SED:
             self.expect_pubs = 1
         self.feed(Publication(channel=channel, data={"n": offset}, offset=offset))
         self.sync()
+
+    @precondition(lambda self: self._connected())
+    @rule(kind=st.sampled_from(["next", "next", "gap", "duplicate"]))
+    def server_publishes_on_c(self, kind: str) -> None:
+        self._publish_c(kind)
+
+    def _publish_c(self, kind: str) -> None:
+        """A publication on the recoverable channel: the next offset, one after a
+        gap (a publication this connection missed), or the last one again."""
+        if kind == "duplicate" and self.top:
+            offset = self.top
+        else:
+            self.top += 2 if kind == "gap" else 1
+            offset = self.top
+        resync = False
+        if self.subs.get("c") is SED:
+            assert self.c_pos is not None
+            if offset == self.c_pos + 1:
+                self.c_pos = offset  # delivered (checked in on_event)
+            elif offset > self.c_pos + 1:
+                # A gap: resubscribe at once, recovering from the position (§6.5).
+                self.subs["c"] = SING
+                self.c_resync = resync = True
+        self.feed(Publication(channel="c", data={"n": offset}, offset=offset))
+        self.sync()
+        if resync:
+            assert "c" in self.sub_wire, "no resubscribe after an offset gap"
+            assert not self.c_resync, "no unsubscribe before the resubscribe"
 
     @precondition(lambda self: self._connected())
     @rule(channel=CHANNELS, code=st.sampled_from([0, 2000, 2499, 2500, 2501, 2502, 2999]))
@@ -719,6 +800,8 @@ class ClientMachine(RuleBasedStateMachine):
         held = self.subs.get(channel) is SED
         if held:
             self.subs[channel] = SING if code >= 2500 else U
+            if channel == "c" and code == 2502:  # the position is invalid: start over
+                self.c_pos = self.c_delivered = None
         self.feed(Push(channel, ServerUnsubscribe(code, "server unsubscribe")))
         self.sync()
         if held and code >= 2500:
@@ -733,8 +816,11 @@ class ClientMachine(RuleBasedStateMachine):
         # push (other transports, §1.3) any number.
         code = data.draw(PUSH_CODES if push else CLOSE_CODES)
         if reconnects(code):
-            if code == 3014 and self.token_source:
-                self.has_token = False  # state invalidated: the token is forgotten
+            if code == 3014:
+                # State invalidated: positions are forgotten, and the token is too.
+                self.c_pos = self.c_delivered = None
+                if self.token_source:
+                    self.has_token = False
             self.lose()
         else:
             self.refuse()
@@ -767,6 +853,8 @@ class ClientMachine(RuleBasedStateMachine):
         elif conn is not None and conn.connected and self.resub_due:
             # Wait for the resubscribe the client promised (its backoff at the most).
             self.time_passes(max(self.resub_due.values()) - self.now)
+        elif conn is not None and conn.connected and self.subs.get("c") is SED:
+            self._publish_c(("next", "gap", "next", "duplicate")[self.steps % 4])
         elif conn is not None and conn.connected and len(self.subs) < 3:
             self.subscribe("abc"[len(self.subs)])
         elif self.state is not X:
