@@ -23,6 +23,7 @@ from .buffer import DEFAULT_BUFFER_LIMIT, PublicationBuffer
 from .client import ClientProtocol
 from .dispatch import CommandReplied, TransportFailed, callback_target, event_name
 from .errors import (
+    CentrifugoError,
     ClientDisconnected,
     CommandTimeout,
     PublicationsDropped,
@@ -54,7 +55,6 @@ __all__ = ["Callback", "Callbacks", "ClientBase", "SubscriptionBase", "Waiter"]
 Callback = Callable[[Any], Any]
 _C = TypeVar("_C", bound="Callbacks")
 _S = TypeVar("_S", bound="SubscriptionBase")
-_REFUSED = range(100, 2000)  # Unsubscribed codes of a refused subscribe (error codes)
 
 
 class Waiter(Protocol):
@@ -392,16 +392,16 @@ class ClientBase(Callbacks, Generic[_S]):
 
     def _subscription_done(self, sub: SubscriptionBase, event: Subscribed | Unsubscribed) -> None:
         result: Subscribed | None = None
-        error: ReplyError | None = None
+        error: CentrifugoError | None = None
         if isinstance(event, Subscribed):
             sub._last_subscribed = result = event
             if event.position is not None:
                 sub._buffer.epoch = event.position.epoch
             reply = CommandReplied(command="subscribe", channel=sub.channel, result=event.result)
         else:
-            error = ReplyError(event.code, event.reason)
-            if event.code in _REFUSED:
-                reply = CommandReplied(command="subscribe", channel=sub.channel, error=error)
+            error = event.error or ReplyError(event.code, event.reason)
+            if event.error is not None:  # refused by the server or the token source
+                reply = CommandReplied(command="subscribe", channel=sub.channel, error=event.error)
             else:
                 reply = CommandReplied(command="unsubscribe", channel=sub.channel)
         waiters, sub._waiters = sub._waiters, []
@@ -499,6 +499,4 @@ class ClientBase(Callbacks, Generic[_S]):
 def _stop_error(event: Connected | Disconnected) -> BaseException | None:
     if isinstance(event, Connected):
         return None
-    if event.code >= 100:
-        return ReplyError(event.code, event.reason)
-    return ClientDisconnected(event.reason)
+    return event.error or ClientDisconnected(event.reason)

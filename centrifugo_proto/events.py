@@ -52,6 +52,31 @@ class OpenTransport:
     endpoint: Endpoint
     attempt: int
 
+    # What to dial, decided here once for every adapter: the proxy when there is
+    # one (the facade tunnels through it), else the endpoint itself.
+
+    @property
+    def host(self) -> str:
+        """The host to open the TCP connection to."""
+        proxy = self.endpoint.proxy
+        return self.endpoint.host if proxy is None else proxy.host
+
+    @property
+    def port(self) -> int:
+        proxy = self.endpoint.proxy
+        return self.endpoint.port if proxy is None else proxy.port
+
+    @property
+    def tls(self) -> bool:
+        """Start TLS as soon as TCP is up (``wss://`` without a proxy). Through a
+        proxy, TLS starts inside the tunnel when :class:`StartTls` asks for it."""
+        return self.endpoint.tls and self.endpoint.proxy is None
+
+    @property
+    def server_hostname(self) -> str:
+        """The name the server's certificate must carry."""
+        return self.endpoint.host
+
 
 @attrs.frozen(kw_only=True)
 class CloseTransport:
@@ -97,10 +122,19 @@ class Connected:
 
 @attrs.frozen(kw_only=True)
 class Disconnected:
-    """The client stopped and will not reconnect by itself."""
+    """The client stopped and will not reconnect by itself.
+
+    ``error`` is what a waiting ``connect()`` raises: a :class:`ReplyError` for a
+    refusal by the server (a terminal close code or connect error), an
+    :class:`Unauthorized` when the token source refused, a
+    :class:`ClientDisconnected` otherwise (the caller's own ``disconnect()``,
+    ``close()``, a message too big).
+    """
 
     code: int
     reason: str
+    #: Derived from code and reason, so not part of equality.
+    error: CentrifugoError | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -173,12 +207,20 @@ class Subscribed:
 @attrs.frozen(kw_only=True)
 class Unsubscribed:
     """Unsubscribed: by the caller (0), the server (its code), or a terminal error
-    reply to subscribe (the error's code and message)."""
+    reply to subscribe (the error's code and message).
+
+    ``error`` is set when the subscription was refused rather than ended: the
+    :class:`ReplyError` of a terminal subscribe or sub_refresh error, or
+    :class:`Unauthorized` when the token source refused. None when the caller
+    unsubscribed, the server unsubscribed, or the client closed.
+    """
 
     channel: str
     code: int
     reason: str
     server_side: bool = False
+    #: Derived from code and reason, so not part of equality.
+    error: CentrifugoError | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(kw_only=True)

@@ -29,6 +29,7 @@ import attrs
 
 from .backoff import RandomSource, backoff_delay, jittered
 from .codes import (
+    MESSAGE_TOO_BIG,
     ConnectingCode,
     DisconnectedCode,
     SubscribingCode,
@@ -43,6 +44,7 @@ from .errors import (
     CommandTimeout,
     LocalProtocolError,
     ReplyError,
+    Unauthorized,
 )
 from .events import (
     CommandFailed,
@@ -335,7 +337,12 @@ class Session:
         was = self.state
         if self._client_input(ClientInput.DISCONNECT_CALLED):
             self._teardown(now, 1000, "disconnect called", suspend_subs=True)
-            self._stop(was, DisconnectedCode.DISCONNECT_CALLED, "disconnect called")
+            self._stop(
+                was,
+                DisconnectedCode.DISCONNECT_CALLED,
+                "disconnect called",
+                ClientDisconnected("disconnect called"),
+            )
 
     def close(self, now: float) -> None:
         was = self.state
@@ -358,9 +365,11 @@ class Session:
                     )
                 )
             self._server_subs.clear()
-            self._stop(was, DisconnectedCode.CLOSED, "client closed")
+            self._stop(
+                was, DisconnectedCode.CLOSED, "client closed", ClientDisconnected("client closed")
+            )
 
-    def _stop(self, was: ClientState, code: int, reason: str) -> None:
+    def _stop(self, was: ClientState, code: int, reason: str, error: CentrifugoError) -> None:
         """After a move to disconnected or closed: fail what waited for a connection."""
         self._phase = _PHASE_IDLE
         while self._queued:
@@ -369,7 +378,7 @@ class Session:
         for sub in self._subs.values():
             self._cancel_sub_timers(sub)
         if was is not ClientState.DISCONNECTED:
-            self._emit(Disconnected(code=code, reason=reason))
+            self._emit(Disconnected(code=code, reason=reason, error=error))
 
     def _start_attempt(self, now: float) -> None:
         """Begin one connection attempt: token first if one is needed (§6.3)."""
@@ -461,18 +470,23 @@ class Session:
             client_code = code if code >= 3000 else ConnectingCode.TRANSPORT_CLOSED
             self._lose_connection(now, client_code, reason or "transport closed")
         else:
-            stop_code = DisconnectedCode.MESSAGE_SIZE_LIMIT if code == 1009 else code
-            default = "message size limit" if code == 1009 else "disconnected by the server"
-            self._refused(now, stop_code, reason or default)
+            if code == MESSAGE_TOO_BIG:
+                reason = reason or "message size limit"
+                self._refused(
+                    now, DisconnectedCode.MESSAGE_SIZE_LIMIT, reason, ClientDisconnected(reason)
+                )
+            else:
+                reason = reason or "disconnected by the server"
+                self._refused(now, code, reason, ReplyError(code, reason))
 
-    def _refused(self, now: float, code: int, reason: str) -> None:
+    def _refused(self, now: float, code: int, reason: str, error: CentrifugoError) -> None:
         """A terminal refusal (§5.3, §6.1): end the transport and stop, no reconnect."""
         was = self.state
         self._teardown(now, 1000, reason, suspend_subs=True)
         # Defensive: refusals come from a connection or a token request, and both are
         # gone (stopped, teardown) once disconnected or closed.
         if self._client_input(ClientInput.CONNECTION_REFUSED):  # pragma: no branch
-            self._stop(was, code, reason)
+            self._stop(was, code, reason, error)
 
     def _lose_connection(
         self, now: float, code: int, reason: str, *, close_code: int = 1000
@@ -776,7 +790,7 @@ class Session:
                 self._emit(ErrorOccurred(error=error))
                 self._lose_connection(now, ConnectingCode.CONNECT_ERROR, error.message)
                 return
-            self._refused(now, error.code, error.message)
+            self._refused(now, error.code, error.message, error)
             return
         result: ConnectResult | None = self._expect(reply, ConnectResult, now)
         if result is None:
@@ -908,7 +922,9 @@ class Session:
 
     def _token_unauthorized(self, request: _TokenRequest, now: float) -> None:
         if request.channel is None:
-            self._refused(now, DisconnectedCode.UNAUTHORIZED, "unauthorized")
+            self._refused(
+                now, DisconnectedCode.UNAUTHORIZED, "unauthorized", Unauthorized("unauthorized")
+            )
             return
         sub = self._subs.get(request.channel)
         if sub is not None:
@@ -918,6 +934,7 @@ class Session:
                 UnsubscribedCode.UNAUTHORIZED,
                 "unauthorized",
                 SubscriptionInput.SERVER_UNSUBSCRIBE,
+                Unauthorized("unauthorized"),
             )
 
     def _refresh_connection(self, now: float) -> None:
@@ -937,7 +954,7 @@ class Session:
                 self._emit(ErrorOccurred(error=error))
                 self._retry_refresh(now)
             else:
-                self._refused(now, error.code, error.message)
+                self._refused(now, error.code, error.message, error)
             return
         result: RefreshResult | None = self._expect(reply, RefreshResult, now)
         if result is None:
@@ -1075,7 +1092,7 @@ class Session:
             self._schedule_resubscribe(sub, now)
         else:
             self._sub_unsubscribed(
-                sub, error.code, error.message, SubscriptionInput.SUBSCRIBE_TERMINAL_ERROR
+                sub, error.code, error.message, SubscriptionInput.SUBSCRIBE_TERMINAL_ERROR, error
             )
 
     def _schedule_resubscribe(self, sub: _Subscription, now: float) -> None:
@@ -1100,12 +1117,17 @@ class Session:
         sub.timer = sub.refresh_timer = None
 
     def _sub_unsubscribed(
-        self, sub: _Subscription, code: int, reason: str, how: SubscriptionInput
+        self,
+        sub: _Subscription,
+        code: int,
+        reason: str,
+        how: SubscriptionInput,
+        error: CentrifugoError | None = None,
     ) -> None:
         if self._sub_input(sub, how):
             sub.inflight = 0
             self._cancel_sub_timers(sub)
-            self._emit(Unsubscribed(channel=sub.channel, code=code, reason=reason))
+            self._emit(Unsubscribed(channel=sub.channel, code=code, reason=reason, error=error))
 
     def unsubscribe(self, channel: str, now: float) -> None:
         sub = self._subs.get(channel)
@@ -1120,10 +1142,16 @@ class Session:
         )
 
     def _unsubscribe(
-        self, sub: _Subscription, now: float, code: int, reason: str, how: SubscriptionInput
+        self,
+        sub: _Subscription,
+        now: float,
+        code: int,
+        reason: str,
+        how: SubscriptionInput,
+        error: CentrifugoError | None = None,
     ) -> None:
         held = sub.state is SubscriptionState.SUBSCRIBED or sub.inflight
-        self._sub_unsubscribed(sub, code, reason, how)
+        self._sub_unsubscribed(sub, code, reason, how, error)
         for key in [k for k, r in self._token_requests.items() if r.channel == sub.channel]:
             del self._token_requests[key]
         if held and self._phase == _PHASE_CONNECTED:
@@ -1163,7 +1191,7 @@ class Session:
                 self._retry_sub_refresh(now, channel)
             else:
                 self._unsubscribe(
-                    sub, now, error.code, error.message, SubscriptionInput.SERVER_UNSUBSCRIBE
+                    sub, now, error.code, error.message, SubscriptionInput.SERVER_UNSUBSCRIBE, error
                 )
             return
         result: SubRefreshResult | None = self._expect(reply, SubRefreshResult, now)

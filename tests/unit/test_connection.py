@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from centrifugo_proto import (
+    ClientProtocol,
     ClientState,
     CloseTransport,
     CommandFailed,
@@ -608,3 +609,21 @@ def test_wss_endpoint_with_query_opens_tls_on_443_and_keeps_the_query():
     assert (endpoint.host, endpoint.port, endpoint.tls) == ("secure.test", 443, True)
     assert endpoint.resource == "/connection/websocket?format=json"
     assert endpoint.host_header == "secure.test"
+
+
+@pytest.mark.parametrize(
+    ("url", "proxy", "dial", "tls"),
+    [
+        ("ws://example.org:8000/connection/websocket", None, ("example.org", 8000), False),
+        ("wss://example.org/connection/websocket", None, ("example.org", 443), True),
+        # Through a proxy: dial the proxy; TLS waits for StartTls inside the tunnel.
+        ("wss://example.org/c", "http://proxy.local:3128", ("proxy.local", 3128), False),
+    ],
+)
+def test_open_transport_says_what_to_dial_and_whether_tls_starts_now(url, proxy, dial, tls):
+    client = ClientProtocol(url, proxy=proxy)
+    client.connect(now=0.0)
+    (opened,) = [e for e in iter(client.next_event, None) if isinstance(e, OpenTransport)]
+    assert (opened.host, opened.port) == dial
+    assert opened.tls is tls
+    assert opened.server_hostname == "example.org"

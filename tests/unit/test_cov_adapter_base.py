@@ -419,9 +419,8 @@ def test_a_terminal_disconnect_fails_the_connect_waiter():
 def test_stop_errors():
     result = SubscribeResult()
     assert _stop_error(Connected(client_id="c", version="", data=None, result=result)) is None  # type: ignore[arg-type]
-    assert _stop_error(Disconnected(code=3501, reason="bad request")) == ReplyError(
-        3501, "bad request"
-    )
+    refusal = ReplyError(3501, "bad request")
+    assert _stop_error(Disconnected(code=3501, reason="bad request", error=refusal)) is refusal
     stopped = _stop_error(Disconnected(code=0, reason="disconnect called"))
     assert isinstance(stopped, ClientDisconnected)
     assert stopped.reason == "disconnect called"
