@@ -18,6 +18,8 @@ from .errors import (
     LocalProtocolError,
     PublicationsDropped,
     ReplyError,
+    SubscriptionCancelled,
+    TransportError,
     Unauthorized,
 )
 from .events import (
@@ -108,11 +110,13 @@ __all__ = [
     "Subscribed",
     "Subscribing",
     "SubscribingCode",
+    "SubscriptionCancelled",
     "SubscriptionOptions",
     "SubscriptionState",
     "TokenRefreshed",
     "TokenRequested",
     "TransportClosed",
+    "TransportError",
     "Unauthorized",
     "UnsubscribeResult",
     "Unsubscribed",

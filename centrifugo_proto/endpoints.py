@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from urllib.parse import urlsplit
 
 import attrs
@@ -9,9 +11,30 @@ import attrs
 from .errors import LocalProtocolError
 from .proxy import ProxyAddress
 
-__all__ = ["Endpoint", "parse_endpoint"]
+__all__ = ["Endpoint", "check_host", "parse_endpoint"]
 
 _DEFAULT_PORTS = {"ws": 80, "wss": 443}
+#: One DNS label once IDNA-encoded (RFC 1123 §2.1; ``_`` is common in practice).
+_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+
+
+def check_host(host: str, url: str) -> None:
+    """Refuse a host no resolver could take (``a..b``, a space, a 64-byte label),
+    here at the caller's call, the same in every adapter: otherwise each adapter's
+    resolver fails its own way, later, inside its loop."""
+    if ":" in host:
+        try:  # an IPv6 literal (urlsplit checks the brackets only from Python 3.11)
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise LocalProtocolError(f"endpoint has a bad IPv6 host: {url!r}") from None
+        return
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise LocalProtocolError(f"endpoint has a bad host name ({exc}): {url!r}") from None
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise LocalProtocolError(f"endpoint has a bad host name: {url!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -44,11 +67,17 @@ def parse_endpoint(
     proxy: ProxyAddress | None = None,
 ) -> Endpoint:
     """Parse ``ws://`` / ``wss://`` URLs; anything else is the caller's mistake."""
-    parts = urlsplit(url)
+    if not isinstance(url, str):
+        raise LocalProtocolError(f"endpoint must be a str, got {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # an unbalanced "[" in the netloc, for one
+        raise LocalProtocolError(f"endpoint is not a URL ({exc}): {url!r}") from None
     if parts.scheme not in _DEFAULT_PORTS:
         raise LocalProtocolError(f"endpoint must be a ws:// or wss:// URL, got {url!r}")
     if not parts.hostname:
         raise LocalProtocolError(f"endpoint has no host: {url!r}")
+    check_host(parts.hostname, url)
     try:
         port = parts.port or _DEFAULT_PORTS[parts.scheme]
     except ValueError as exc:

@@ -16,6 +16,8 @@ __all__ = [
     "LocalProtocolError",
     "PublicationsDropped",
     "ReplyError",
+    "SubscriptionCancelled",
+    "TransportError",
     "Unauthorized",
 ]
 
@@ -69,8 +71,11 @@ class ReplyError(CentrifugoError):
         return self.code < 100 or self.temporary or self.code == 109
 
 
-class CommandTimeout(CentrifugoError):
-    """No reply came within the command timeout."""
+class CommandTimeout(CentrifugoError, TimeoutError):
+    """No reply (or no connection, subscription, publication) came in time.
+
+    Also a built-in :class:`TimeoutError`, so ``except TimeoutError`` catches it.
+    """
 
 
 class ClientDisconnected(CentrifugoError):
@@ -79,6 +84,16 @@ class ClientDisconnected(CentrifugoError):
     def __init__(self, reason: str = "client disconnected") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SubscriptionCancelled(CentrifugoError):
+    """The caller's own ``unsubscribe()`` (or the subscription's removal) ended a
+    ``subscribe()`` that was still waiting: nobody refused it."""
+
+
+class TransportError(CentrifugoError):
+    """The connection could not be opened or broke: refused, reset, TLS, a broken
+    proxy. The client retries by itself; this is what it reports meanwhile."""
 
 
 class Unauthorized(CentrifugoError):
