@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -42,6 +43,7 @@ from harness import (
     LegacyServer,
     LegacyServerFactory,
 )
+from harness.legacy import build_legacy_config
 from harness.legacy_auth import ALL, FOREIGN_CLIENT
 
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -209,6 +211,49 @@ def test_checkconfig_rejects_a_bad_namespace_and_start_reports_it() -> None:
         assert not server.is_running()
     finally:
         server.close()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "namespaces", "problem"),
+    [
+        ({"conection_lifetime": 5}, [], "unknown key 'conection_lifetime'"),
+        ({"connection_lifetime": "5s"}, [], "'connection_lifetime' must be an int"),
+        ({"presence": 1}, [], "'presence' must be a bool"),
+        ({"port": 8000}, [], "'port' is set by the harness"),
+        ({}, [{"name": "typo", "anonymus": True}], "namespace 'typo': unknown key 'anonymus'"),
+        ({}, [{"name": "n1", "history_size": True}], "'history_size' must be an int"),
+    ],
+)
+def test_overrides_1_8_0_would_ignore_are_refused(
+    overrides: dict[str, Any], namespaces: list[dict[str, Any]], problem: str
+) -> None:
+    # 1.8.0's checkconfig passes all of these (exit 0); the server would ignore them.
+    with pytest.raises(HarnessError, match=re.escape(problem)):
+        build_legacy_config(overrides, namespaces=namespaces)
+
+
+def test_1_8_0_checkconfig_itself_passes_what_the_harness_refuses(tmp_path: Path) -> None:
+    # Why the harness checks keys: the server's own check lets these through.
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "secret": "s",
+                "conection_lifetime": 5,
+                "connection_lifetime": "5s",
+                "namespaces": [{"name": "typo", "anonymus": True}],
+            }
+        )
+    )
+    binary = require_legacy_binary()
+    result = subprocess.run(
+        [str(binary), "checkconfig", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 def test_server_listens_on_loopback_and_answers_info(legacy_server: LegacyServer) -> None:
