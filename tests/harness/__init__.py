@@ -7,7 +7,8 @@ For the resilience tests also: a private Redis for Centrifugo's Redis engine
 (`RedisServer`), a cluster of nodes on it (`CentrifugoCluster`), the soak namespace
 and fast-ping overrides, and a loopback TCP proxy that injects faults (`FaultProxy`).
 
-Plain Python (standard library only), used by the pytest fixtures in `tests/` and by
+Plain Python (the standard library, and for the 1.x modules the project's own
+`generate_token`, which signs as the seed does), used by the pytest fixtures in `tests/` and by
 `scripts/with_centrifugo.py`.
 """
 
