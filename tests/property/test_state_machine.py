@@ -900,7 +900,7 @@ class ClientMachine(RuleBasedStateMachine):
     def pending_commands_are_bounded(self) -> None:
         if not hasattr(self, "client"):
             return
-        registry = self.client._session._registry
+        registry = self.client._session._outbox.registry
         internal = 2 * len(self.subs) + 2  # subscribe + unsubscribe per channel, connect
         assert len(registry._inflight) + len(registry.queued) <= len(self.handles) + internal
         if self.conn is not None:

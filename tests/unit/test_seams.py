@@ -37,6 +37,8 @@ GENERIC = [
     "subscription.py",
     "server_subs.py",
     "registry.py",
+    "outbox.py",
+    "connection.py",
     "token_flow.py",
     "liveness.py",
     "dialect.py",
