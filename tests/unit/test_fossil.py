@@ -216,3 +216,17 @@ def test_digits_outside_the_alphabet():
     refused(b"", b"+\n0;", r"expected the target length")
     refused(b"", b"\xb0\n0;", r"expected the target length")  # 0xB0 & 0x7F is "0"
     refused(b"", b"0\n/;", r"expected the count")
+
+
+def test_what_the_format_cannot_detect():
+    # The checksum is a sum of 32-bit words, so an output with two words swapped
+    # has the target's length and checksum: a delta whose copy offset was moved
+    # from 0 to 4 over the base A B A builds B A instead of A B, and nothing the
+    # format carries tells them apart. The property tests count such collisions.
+    word_a, word_b = b"\x00\x00\x00\x01", b"\x00\x00\x00\x02"
+    source = word_a + word_b + word_a
+    good = delta_of(source, [Copy(8, 0)])
+    moved = delta_of(source, [Copy(8, 4)])
+    assert good.replace(b"@0,", b"@4,") == moved
+    assert apply_delta(source, good) == word_a + word_b
+    assert apply_delta(source, moved) == word_b + word_a
