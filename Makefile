@@ -39,7 +39,7 @@ CENTRIFUGO_STAMP := $(CENTRIFUGO_DIR)/centrifugo.version
 # --- Lint scope ---------------------------------------------------------------
 
 # Only the directories that exist, so the target works while the tree grows.
-LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz)
+LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz bench)
 # mypy stops with an error on a directory without Python files (adapters/ before
 # the first adapter lands), so it gets only those that have some.
 MYPY_DIRS := $(foreach d,centrifugo_proto adapters,$(if $(wildcard $(d)/*.py),$(d)))

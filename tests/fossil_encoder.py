@@ -118,16 +118,17 @@ def plan(source: bytes, target: bytes) -> list[Command]:
     (into the pending literal) as far as the bytes agree.
     """
     index: dict[bytes, int] = {}
-    for offset in range(0, len(source) - BLOCK + 1, BLOCK):
-        index.setdefault(source[offset : offset + BLOCK], offset)
+    for block_start in range(0, len(source) - BLOCK + 1, BLOCK):
+        index.setdefault(source[block_start : block_start + BLOCK], block_start)
     commands: list[Command] = []
     literal_start = 0  # target[literal_start:i] is not covered yet
     i = 0
     while i + BLOCK <= len(target):
-        offset = index.get(target[i : i + BLOCK])
-        if offset is None:
+        found = index.get(target[i : i + BLOCK])
+        if found is None:
             i += 1
             continue
+        offset: int = found
         start, src = i, offset
         while start > literal_start and src > 0 and target[start - 1] == source[src - 1]:
             start -= 1
