@@ -64,8 +64,13 @@ def timed_out(seconds: float) -> CommandTimeout:
 
 
 def describe(exc: BaseException) -> str:
+    """``Type: text``; an exception that only wraps another (trio's
+    ``BrokenResourceError`` around an ``SSLError``) is told by its cause."""
     text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if text:
+        return f"{type(exc).__name__}: {text}"
+    cause = exc.__cause__ or exc.__context__
+    return f"{type(exc).__name__}: {describe(cause)}" if cause else type(exc).__name__
 
 
 def connect_error(url: HttpUrl, exc: BaseException) -> TransportError:
