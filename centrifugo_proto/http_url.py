@@ -27,7 +27,8 @@ class HttpUrl:
     tls: bool
     host: str
     port: int
-    #: The path without its trailing ``/`` ("" for the root).
+    #: The path as given ("" for none). A trailing ``/`` is kept: servers tell
+    #: ``/api`` from ``/api/`` (1.x serves only the latter and redirects the other).
     path: str
     #: ``?query`` or "".
     query: str
@@ -52,7 +53,7 @@ class HttpUrl:
 
     def join(self, name: str) -> str:
         """The request target of ``name`` under this URL's path (``/api`` + ``publish``)."""
-        return f"{self.path}/{name}{self.query}"
+        return f"{self.path.rstrip('/')}/{name}{self.query}"
 
 
 def parse_http_url(url: str) -> HttpUrl:
@@ -89,6 +90,6 @@ def parse_http_url(url: str) -> HttpUrl:
         tls=parts.scheme == "https",
         host=parts.hostname,
         port=port,
-        path=parts.path.rstrip("/"),
+        path=parts.path,
         query=f"?{parts.query}" if parts.query else "",
     )

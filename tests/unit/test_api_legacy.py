@@ -53,7 +53,7 @@ def test_the_sign_vector_of_legacy_v1_section_5():
     assert request.body == VECTOR_BODY
     assert dict(request.headers)["X-API-Sign"] == VECTOR_SIGN
     assert generate_token("secret", request.body.decode()) == VECTOR_SIGN
-    assert (request.method, request.target) == ("POST", "/api")
+    assert (request.method, request.target) == ("POST", "/api/")
     assert ("Content-Type", "application/json") in request.headers
     assert VECTOR_SIGN not in repr(request)
 

@@ -15,13 +15,13 @@ def test_parts_of_an_api_url():
         tls=False,
         host="127.0.0.1",
         port=8000,
-        path="/api",
+        path="/api/",
         query="",
     )
     assert url.origin == (False, "127.0.0.1", 8000)
     assert url.host_header == "127.0.0.1:8000"
     assert url.join("publish") == "/api/publish"
-    assert url.target == "/api"
+    assert url.target == "/api/"  # as given: 1.x serves /api/ and redirects /api
 
 
 @pytest.mark.parametrize(
