@@ -11,6 +11,7 @@ connections a fault proxy accepted.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import json
 import ssl
 import time
@@ -460,3 +461,34 @@ def test_https_without_the_ca_is_a_transport_error(adapter, tls_server):
     ):
         api.info()
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+
+
+def test_concurrent_calls_open_connections_and_keep_some(adapter, centrifugo):
+    with FaultProxy(("127.0.0.1", centrifugo.port)) as proxy:
+        base = f"http://127.0.0.1:{proxy.address[1]}/api"
+        with (
+            api_client(adapter, base, api_key=centrifugo.api_key) as api,
+            concurrent.futures.ThreadPoolExecutor(6) as pool,
+        ):
+            proxy.freeze()  # hold every answer until all six calls have a connection
+            calls = [pool.submit(api.presence_stats, "chat:x") for _ in range(6)]
+            proxy.wait_for_connections(6)
+            proxy.thaw()
+            assert all(call.result(timeout=30).num_clients == 0 for call in calls)
+            assert proxy.accepted == 6
+            # Four stay idle (MAX_IDLE), two were closed: six calls at once again
+            # need two new connections.
+            proxy.wait_for_connections(4)
+            proxy.freeze()
+            calls = [pool.submit(api.presence_stats, "chat:x") for _ in range(6)]
+            proxy.wait_for_connections(6)
+            proxy.thaw()
+            assert all(call.result(timeout=30).num_clients == 0 for call in calls)
+            assert proxy.accepted == 8
+
+
+def test_calls_after_close_are_refused(adapter, centrifugo):
+    with api_client(adapter, f"{centrifugo.http_url}/api", api_key=centrifugo.api_key) as api:
+        api.info()
+    with pytest.raises(LocalProtocolError, match="closed"):
+        api.info()
