@@ -286,8 +286,8 @@ class AsyncApiClient:
         self._api_key = check_header_secret(api_key, "api_key")
         self.http = self._http_class(timeout=timeout, ssl_context=ssl_context)
 
-    def __repr__(self) -> str:  # never the key
-        return f"{type(self).__name__}({self._url.url!r})"
+    def __repr__(self) -> str:  # never the key (nor a query, which might carry one)
+        return f"{type(self).__name__}({self._url.url.split('?')[0]!r})"
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -512,7 +512,7 @@ class AsyncLegacyApiClient:
         self.http = self._http_class(timeout=timeout, ssl_context=ssl_context)
 
     def __repr__(self) -> str:  # never the secret
-        return f"{type(self).__name__}({self._url.url!r})"
+        return f"{type(self).__name__}({self._url.url.split('?')[0]!r})"
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -322,8 +322,8 @@ class ApiClient:
         self._api_key = check_header_secret(api_key, "api_key")
         self.http = HttpClient(timeout=timeout, ssl_context=ssl_context)
 
-    def __repr__(self) -> str:  # never the key
-        return f"{type(self).__name__}({self._url.url!r})"
+    def __repr__(self) -> str:  # never the key (nor a query, which might carry one)
+        return f"{type(self).__name__}({self._url.url.split('?')[0]!r})"
 
     def close(self) -> None:
         self.http.close()
@@ -540,7 +540,7 @@ class LegacyApiClient:
         self.http = HttpClient(timeout=timeout, ssl_context=ssl_context)
 
     def __repr__(self) -> str:  # never the secret
-        return f"{type(self).__name__}({self._url.url!r})"
+        return f"{type(self).__name__}({self._url.url.split('?')[0]!r})"
 
     def close(self) -> None:
         self.http.close()

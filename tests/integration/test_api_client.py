@@ -10,6 +10,7 @@ connections a fault proxy accepted.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import concurrent.futures
 import json
@@ -18,6 +19,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import trio
 from api_drivers import API_MODULES, api_client, closed_port, http_of, silent_listener
 from drivers import token_for, unique
 from raw_ws import RawClient
@@ -492,3 +494,26 @@ def test_calls_after_close_are_refused(adapter, centrifugo):
         api.info()
     with pytest.raises(LocalProtocolError, match="closed"):
         api.info()
+
+
+def test_clients_are_built_without_a_loop_and_used_in_one(centrifugo):
+    url, key = f"{centrifugo.http_url}/api", centrifugo.api_key
+    asyncio_api = API_MODULES["asyncio"].ApiClient(url, api_key=key)  # no running loop here
+    trio_api = API_MODULES["trio"].ApiClient(url, api_key=key)
+    blocking_api = API_MODULES["blocking"].ApiClient(url, api_key=key)
+
+    async def use(api):
+        async with api:
+            return (await api.info()).nodes[0].uid
+
+    uids = {asyncio.run(use(asyncio_api)), trio.run(use, trio_api)}
+    with blocking_api:
+        uids.add(blocking_api.info().nodes[0].uid)
+    assert len(uids) == 1  # one server, reached by all three
+
+
+def test_no_secret_in_any_repr(adapter, centrifugo):
+    url = f"{centrifugo.http_url}/api?api_key={centrifugo.api_key}"
+    with api_client(adapter, url, api_key=centrifugo.api_key) as api:
+        assert centrifugo.api_key not in repr(api.real)
+        assert api.real.http.__class__.__name__ == "HttpClient"
