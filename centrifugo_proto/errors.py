@@ -19,22 +19,41 @@ __all__ = [
     "LegacyApiError",
     "LocalProtocolError",
     "PublicationsDropped",
+    "RemoteProtocolError",
     "ReplyError",
     "SubscriptionCancelled",
+    "TokenError",
     "TransportError",
     "Unauthorized",
 ]
 
 
 class CentrifugoError(Exception):
-    """Base of every error of this library."""
+    """Base of every error of this library.
+
+    Errors compare by type and arguments, so the events that carry them compare
+    by value too (``ErrorOccurred(error=TransportError("refused"))``).
+    """
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CentrifugoError):
+            return NotImplemented
+        return type(self) is type(other) and self.args == other.args
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.args))
 
 
 class LocalProtocolError(CentrifugoError):
     """The caller asked for something the current state does not allow."""
 
 
-class DecodeError(CentrifugoError):
+class RemoteProtocolError(CentrifugoError):
+    """The server broke the protocol (a frame that is not valid, an id never
+    issued...): reported through ``ErrorOccurred`` while the client reconnects."""
+
+
+class DecodeError(RemoteProtocolError):
     """Bytes from the server that are not a valid protocol message.
 
     The only exception a codec's decode function raises; the session turns it
@@ -93,6 +112,11 @@ class ClientDisconnected(CentrifugoError):
 class SubscriptionCancelled(CentrifugoError):
     """The caller's own ``unsubscribe()`` (or the subscription's removal) ended a
     ``subscribe()`` that was still waiting: nobody refused it."""
+
+
+class TokenError(CentrifugoError):
+    """The token source failed (other than with :class:`Unauthorized`): the client
+    asks again later."""
 
 
 class TransportError(CentrifugoError):

@@ -47,6 +47,10 @@ class Publication:
     info: ClientInfo | None = None
     tags: Mapping[str, str] | None = None
     time: int = 0
+    #: Set by the server when the stream's epoch is news: on the first publication
+    #: after a subscribe, and after a stream reset. Empty otherwise (the
+    #: subscription's position holds the epoch).
+    epoch: str = ""
 
 
 @attrs.frozen
