@@ -1,6 +1,8 @@
 """Checks of the caller's input to the server API, at the call (DESIGN "Errors").
 
-Every request object runs these in its constructor, so a value the server API
+The str, bool and int checks are the core's own (:mod:`centrifugo_proto.validate`),
+so the same mistake reads the same for the client and the API. Every request
+object runs these in its constructor, so a value the server API
 cannot carry is a :class:`LocalProtocolError` where the caller made it, never a
 surprise when the body is built or an answer the server gives to bytes it could
 not parse. Payloads must be JSON the server can read: no NaN or infinity, no
@@ -16,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import LocalProtocolError
+from ..validate import check_bool, check_str
+from ..validate import check_int as check_range
 
 __all__ = [
     "check_b64",
@@ -46,16 +50,6 @@ def check_json(value: Any, what: str) -> Any:
     return value
 
 
-def check_str(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise LocalProtocolError(f"{what} must be a str, got {type(value).__name__}")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise LocalProtocolError(f"{what} holds a lone surrogate (not UTF-8)") from None
-    return value
-
-
 def check_strs(value: Any, what: str) -> tuple[str, ...]:
     """A sequence of str (not one str, which would be a sequence of letters)."""
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -72,20 +66,10 @@ def check_str_map(value: Any, what: str) -> dict[str, str]:
     }
 
 
-def check_bool(value: Any, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise LocalProtocolError(f"{what} must be a bool, got {type(value).__name__}")
-    return value
-
-
 def check_int(value: Any, what: str, *, bits: int, signed: bool) -> int:
     """An int (not a bool) that fits the protobuf field of ``bits`` (api.proto)."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise LocalProtocolError(f"{what} must be an int, got {type(value).__name__}")
     low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-    if not low <= value <= high:
-        raise LocalProtocolError(f"{what} must be in [{low}, {high}], got {value}")
-    return int(value)
+    return check_range(value, what, low, high)
 
 
 def check_b64(value: Any, what: str) -> str:

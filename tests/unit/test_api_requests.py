@@ -251,7 +251,7 @@ class Unencodable:
     ("build", "message"),
     [
         (lambda: PublishRequest(b"chan", 1), "channel must be a str"),
-        (lambda: PublishRequest("\ud800", 1), "channel holds a lone surrogate"),
+        (lambda: PublishRequest("\ud800", 1), "channel cannot be sent: it holds a lone surrogate"),
         (lambda: PublishRequest("c", math.nan), "data is not JSON"),
         (lambda: PublishRequest("c", {"x": math.inf}), "data is not JSON"),
         (lambda: PublishRequest("c", {"x": "\udfff"}), "data holds a lone surrogate"),
