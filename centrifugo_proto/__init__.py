@@ -11,10 +11,14 @@ from .client import ClientProtocol
 from .codes import ConnectingCode, DisconnectedCode, SubscribingCode, UnsubscribedCode
 from .endpoints import Endpoint
 from .errors import (
+    ApiError,
+    ApiHttpError,
+    ApiUnauthorized,
     CentrifugoError,
     ClientDisconnected,
     CommandTimeout,
     DecodeError,
+    LegacyApiError,
     LocalProtocolError,
     PublicationsDropped,
     RemoteProtocolError,
@@ -68,6 +72,9 @@ from .states import ClientState, SubscriptionState
 from .tokens import connection_token, generate_token, jwt_encode, subscription_token
 
 __all__ = [
+    "ApiError",
+    "ApiHttpError",
+    "ApiUnauthorized",
     "CentrifugoError",
     "ClientDisconnected",
     "ClientInfo",
@@ -91,6 +98,7 @@ __all__ = [
     "HistoryResult",
     "JoinReceived",
     "LeaveReceived",
+    "LegacyApiError",
     "LocalProtocolError",
     "MessageReceived",
     "OpenTransport",
