@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import attrs
 
+from .filters import FilterNode
 from .results import StreamPosition
 
 __all__ = [
@@ -50,6 +51,8 @@ class SubscribeRequest:
     join_leave: bool = False
     #: ``"fossil"`` asks for delta compression (§7).
     delta: str = ""
+    #: Only publications whose tags match (``tf``, Centrifugo >= 6.4; not with delta).
+    tags_filter: FilterNode | None = None
 
 
 @attrs.frozen(kw_only=True)

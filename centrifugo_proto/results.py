@@ -51,6 +51,9 @@ class Publication:
     #: after a subscribe, and after a stream reset. Empty otherwise (the
     #: subscription's position holds the epoch).
     epoch: str = ""
+    #: On the wire only: ``data`` is a fossil delta against the subscription's last
+    #: full payload (§7). The client applies it; what it delivers is always whole.
+    delta: bool = False
 
 
 @attrs.frozen

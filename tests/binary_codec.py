@@ -49,3 +49,9 @@ class BinaryJsonCodec:
 
     def check_payload(self, value: Any) -> None:
         self._json.check_payload(value)
+
+    def payload_bytes(self, data: Any) -> bytes:
+        return self._json.payload_bytes(data)
+
+    def payload_value(self, data: bytes) -> Any:
+        return self._json.payload_value(data)

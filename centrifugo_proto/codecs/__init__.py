@@ -75,6 +75,16 @@ class Codec(Protocol):
         """Raise ``LocalProtocolError`` unless ``value`` can travel as a payload."""
         ...
 
+    def payload_bytes(self, data: Any) -> bytes:
+        """The bytes of a publication's ``data`` on a delta subscription (§7), where
+        deltas apply. Raises :class:`~centrifugo_proto.errors.DecodeError`."""
+        ...
+
+    def payload_value(self, data: bytes) -> Any:
+        """A whole payload rebuilt from deltas, as this codec hands payloads to the
+        application. Raises :class:`~centrifugo_proto.errors.DecodeError`."""
+        ...
+
 
 def resolve_codec(codec: str | Codec) -> Codec:
     """The codec for ``codec=``: a name, or a :class:`Codec` the caller made."""

@@ -34,6 +34,7 @@ from ..commands import (
     UnsubscribeRequest,
 )
 from ..errors import DecodeError, LocalProtocolError, ReplyError
+from ..filters import FilterNode
 from ..messages import (
     PING,
     Ignored,
@@ -88,12 +89,32 @@ def _subscribe_fields(req: SubscribeRequest) -> dict[str, Any]:
         fields["join_leave"] = True
     if req.delta:
         fields["delta"] = req.delta
+    if req.tags_filter is not None:
+        fields["tf"] = _filter_fields(req.tags_filter)
     if req.recover:
         fields["recover"] = True
     if req.epoch:
         fields["epoch"] = req.epoch
     if req.offset:
         fields["offset"] = req.offset
+    return fields
+
+
+def _filter_fields(node: FilterNode) -> dict[str, Any]:
+    """A FilterNode as JSON (§2.2), zero values left out."""
+    fields: dict[str, Any] = {}
+    if node.op:
+        fields["op"] = node.op
+    if node.key:
+        fields["key"] = node.key
+    if node.cmp:
+        fields["cmp"] = node.cmp
+    if node.val:
+        fields["val"] = node.val
+    if node.vals:
+        fields["vals"] = list(node.vals)
+    if node.nodes:
+        fields["nodes"] = [_filter_fields(child) for child in node.nodes]
     return fields
 
 
@@ -189,6 +210,24 @@ class JsonCodec:
     def check_payload(self, value: Any) -> None:
         _json(value)
 
+    def payload_bytes(self, data: Any) -> bytes:
+        """On a delta subscription every ``data`` is a JSON string holding the payload
+        (a full one or a delta) as text (§7, "JSON mode quirk")."""
+        if type(data) is not str:
+            raise DecodeError(f"delta subscription data must be a JSON string, got {data!r}")
+        try:
+            return data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DecodeError("delta subscription data holds a lone surrogate") from None
+
+    def payload_value(self, data: bytes) -> Any:
+        try:
+            return _loads(data)
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+            raise DecodeError(f"a payload rebuilt from deltas is not JSON: {exc}") from None
+        except RecursionError:
+            raise DecodeError("a payload rebuilt from deltas is nested too deeply") from None
+
 
 # -- field checks ----------------------------------------------------------------------
 
@@ -266,6 +305,7 @@ def _publication(channel: str, raw: Any) -> Publication:
         tags=None if tags is None else _str_map(tags, "pub.tags"),
         time=_int(pub.get("time", 0), "pub.time"),
         epoch=_echo(pub.get("epoch", ""), "pub.epoch"),
+        delta=_bool(pub.get("delta", False), "pub.delta"),
     )
 
 

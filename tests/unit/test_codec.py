@@ -496,3 +496,50 @@ def test_a_valid_line_is_valid_json_from_the_server_codec():
     assert json.loads(encode_replies(push_pub("c", {"x": "y"}, 3))) == {
         "push": {"channel": "c", "pub": {"data": {"x": "y"}, "offset": 3}}
     }
+
+
+# -- tags filters and delta payloads (§2.2, §7) -------------------------------------------
+
+
+def test_a_tags_filter_travels_as_tf_with_zero_values_left_out():
+    from centrifugo_proto.filters import tags
+
+    wanted = tags.eq("type", "goal") & (tags.in_("team", ["a", "b"]) | ~tags.exists("vip"))
+    text = JSON.frame([(1, JSON.encode(SubscribeRequest(channel="c", tags_filter=wanted)))])
+    (command,) = decode_commands(text)
+    assert command["subscribe"]["tf"] == {
+        "op": "and",
+        "nodes": [
+            {"key": "type", "cmp": "eq", "val": "goal"},
+            {
+                "op": "or",
+                "nodes": [
+                    {"key": "team", "cmp": "in", "vals": ["a", "b"]},
+                    {"op": "not", "nodes": [{"key": "vip", "cmp": "ex"}]},
+                ],
+            },
+        ],
+    }
+
+
+def test_delta_payloads_are_json_strings_holding_the_payload_text():
+    assert JSON.payload_bytes('{"a":"é"}') == '{"a":"é"}'.encode()
+    assert JSON.payload_value(b'{"a":"\\u00e9"}') == {"a": "é"}
+    for bad in ({"a": 1}, 5, None):
+        with pytest.raises(DecodeError, match="must be a JSON string"):
+            JSON.payload_bytes(bad)
+    with pytest.raises(DecodeError, match="lone surrogate"):
+        JSON.payload_bytes("\ud800")
+    with pytest.raises(DecodeError, match="not JSON"):
+        JSON.payload_value(b"{oops")
+    with pytest.raises(DecodeError, match="not JSON"):
+        JSON.payload_value(b"\xff")
+    with pytest.raises(DecodeError, match="nested too deeply"):
+        JSON.payload_value(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_a_publication_says_whether_its_data_is_a_delta():
+    line = {"push": {"channel": "c", "pub": {"data": "x", "offset": 2, "delta": True}}}
+    assert decode_one(line).delta is True
+    with pytest.raises(DecodeError, match="pub.delta"):
+        decode_one({"push": {"channel": "c", "pub": {"data": "x", "delta": 1}}})
