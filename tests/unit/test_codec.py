@@ -541,5 +541,5 @@ def test_delta_payloads_are_json_strings_holding_the_payload_text():
 def test_a_publication_says_whether_its_data_is_a_delta():
     line = {"push": {"channel": "c", "pub": {"data": "x", "offset": 2, "delta": True}}}
     assert decode_one(line).delta is True
-    with pytest.raises(DecodeError, match="pub.delta"):
+    with pytest.raises(DecodeError, match=r"pub\.delta"):
         decode_one({"push": {"channel": "c", "pub": {"data": "x", "delta": 1}}})
