@@ -32,10 +32,12 @@ from .commands import (
     RpcRequest,
     SendRequest,
 )
+from .delta import DeltaStats
 from .dialect import Dialect, resolve_dialect
 from .endpoints import Endpoint, parse_endpoint
 from .errors import DecodeError, LocalProtocolError
 from .events import CloseTransport, Event, OpenTransport, StartTls, TokenRequested, TransportClosed
+from .filters import FilterNode
 from .options import ClientOptions, SubscriptionOptions
 from .proxy import ProxyHandshake, parse_proxy
 from .results import StreamPosition
@@ -58,6 +60,9 @@ from .websocket import (
 )
 
 __all__ = ["ClientProtocol"]
+
+#: The ``delta=`` of subscribe: none, or Fossil (the only type Centrifugo has, §7).
+_DELTA_TYPES = frozenset({"", "fossil"})
 
 
 class _MidpointJitter:
@@ -144,6 +149,7 @@ class ClientProtocol:
             rng=rng or _MidpointJitter(),
             dialect=self._dialect,
             encode=codec_.encode,
+            codec=codec_,
             credentials=token,
             data=data,
             name=name,
@@ -173,6 +179,10 @@ class ClientProtocol:
     def subscription_states(self) -> dict[str, SubscriptionState]:
         """Every subscription this client holds, by channel."""
         return self._session.subscription_states()
+
+    def delta_stats(self, channel: str) -> DeltaStats | None:
+        """What delta compression did on ``channel`` since it was negotiated (§7)."""
+        return self._session.delta_stats(channel)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -399,9 +409,25 @@ class ClientProtocol:
         join_leave: bool = False,
         since: StreamPosition | None = None,
         has_token_source: bool = False,
+        delta: str = "",
+        tags_filter: FilterNode | None = None,
     ) -> None:
-        """Subscribe to ``channel`` (again); events tell how it goes."""
+        """Subscribe to ``channel`` (again); events tell how it goes.
+
+        ``delta="fossil"`` asks for delta compression (§7; the namespace needs
+        ``allowed_delta_types``); ``tags_filter`` (a :mod:`~centrifugo_proto.filters`
+        tree) asks the server for the publications whose tags match (Centrifugo
+        >= 6.4, ``allow_tags_filter``). The server cannot filter a delta stream: the
+        two cannot be combined.
+        """
         now = check_now(now)
+        if delta not in _DELTA_TYPES:
+            raise LocalProtocolError(f"delta must be one of {sorted(_DELTA_TYPES)}, got {delta!r}")
+        if tags_filter is not None and not isinstance(tags_filter, FilterNode):
+            kind = type(tags_filter).__name__
+            raise LocalProtocolError(f"tags_filter must be a FilterNode (filters.tags), got {kind}")
+        if delta and tags_filter is not None:
+            raise LocalProtocolError("a tags filter and delta compression cannot be combined")
         options = SubscriptionOptions(
             token=_optional_str(token, "token"),
             has_token_source=check_bool(has_token_source, "has_token_source"),
@@ -410,6 +436,8 @@ class ClientProtocol:
             positioned=check_bool(positioned, "positioned"),
             join_leave=check_bool(join_leave, "join_leave"),
             since=None if since is None else check_position(since),
+            delta=delta,
+            tags_filter=tags_filter,
         )
         check_channel(channel)
         if data is not None:

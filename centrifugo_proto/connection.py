@@ -346,7 +346,7 @@ class ConnectionLifecycle:
                 client_id=result.client, version=result.version, data=result.data, result=result
             )
         )
-        self._server_subs.connected(result.subs)
+        self._server_subs.connected(result.subs, now)
         # Everything that waited for the connection goes out now, in one frame.
         for sub in self._subs.values():
             sub.connected(now)

@@ -31,6 +31,7 @@ from .codecs import WireId
 from .codes import ConnectingCode, DisconnectedCode
 from .commands import Command
 from .connection import ConnectionLifecycle, TransportControl
+from .delta import DeltaStats, PayloadCodec
 from .dialect import Dialect
 from .endpoints import Endpoint
 from .errors import ClientDisconnected, LocalProtocolError, TokenError, Unauthorized
@@ -85,6 +86,7 @@ class Session(ConnectionLifecycle):
         rng: RandomSource,
         dialect: Dialect,
         encode: Callable[[Command], Any],
+        codec: PayloadCodec,
         credentials: Any,
         data: Any,
         name: str,
@@ -97,6 +99,7 @@ class Session(ConnectionLifecycle):
         self.options = options
         self.rng = rng
         self._dialect = dialect
+        self.codec = codec
         self._credentials = credentials
         self._data = data
         self._name = name
@@ -126,7 +129,7 @@ class Session(ConnectionLifecycle):
         )
         self.tokens = TokenFlow(self.emit)
         self._subs: dict[str, ClientSubscription] = {}
-        self._server_subs = ServerSubscriptions(self.emit)
+        self._server_subs = ServerSubscriptions(self.emit, codec, self.bad_protocol)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -188,10 +191,12 @@ class Session(ConnectionLifecycle):
                 assert isinstance(message, Publication)
                 sub = subs.get(message.channel)
                 if sub is not None and sub.state is _SUBSCRIBED:
-                    if not sub.track_offsets or sub.publication(message, now):
+                    if not sub.track_offsets:
                         emit(PublicationReceived(publication=message))
+                    elif (delivered := sub.publication(message, now)) is not None:
+                        emit(PublicationReceived(publication=delivered))
                 elif message.channel in server_subs:
-                    server_subs.publication(message.channel, message)
+                    server_subs.publication(message.channel, message, now)
                 # else: a publication still in flight after unsubscribe; dropped.
             elif kind is Reply:
                 assert isinstance(message, Reply)
@@ -228,7 +233,7 @@ class Session(ConnectionLifecycle):
             elif channel in self._server_subs:
                 self._server_subs.unsubscribed(channel, body.code, body.reason)
         elif isinstance(body, ServerSubscribe):
-            self._server_subs.subscribed(channel, body.result)
+            self._server_subs.subscribed(channel, body.result, now)
         elif isinstance(body, ServerMessage):
             self.emit(MessageReceived(data=body.data))
         elif isinstance(body, ServerDisconnect):
@@ -288,6 +293,12 @@ class Session(ConnectionLifecycle):
             sub.token_unauthorized(now)
 
     # -- client-side subscriptions (§6.4) -------------------------------------------------
+
+    def delta_stats(self, channel: str) -> DeltaStats | None:
+        sub = self._subs.get(channel)
+        if sub is None:
+            return self._server_subs.delta_stats(channel)
+        return sub.delta_stats
 
     def subscription_states(self) -> dict[str, SubscriptionState]:
         return {channel: sub.state for channel, sub in self._subs.items()}
