@@ -7,6 +7,7 @@ delta subscription is a JSON string holding the payload text (full or delta).
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -39,7 +40,7 @@ def wire(docs):
     """The payload of each publication as the server sends it: the first full, the
     others deltas against the previous one, each as a JSON string (JSON mode)."""
     out = [(docs[0], False)]
-    for before, after in zip(docs, docs[1:], strict=False):
+    for before, after in itertools.pairwise(docs):
         out.append((encode(before.encode(), after.encode()).decode("latin-1"), True))
     return out
 
@@ -201,7 +202,7 @@ def test_a_server_side_delta_that_does_not_apply_reconnects_and_recovers_without
 
 
 def test_a_server_side_subscribe_push_with_delta_decodes_its_recovered_chain():
-    client, server = connected_pair(options=options())
+    _client, server = connected_pair(options=options())
     docs = documents(2)
     chain = wire(docs)
     pubs = [{"data": chain[0][0], "offset": 1}, {"data": chain[1][0], "offset": 2, "delta": True}]
