@@ -421,7 +421,7 @@ class ClientProtocol:
         two cannot be combined.
         """
         now = check_now(now)
-        if delta not in _DELTA_TYPES:
+        if type(delta) is not str or delta not in _DELTA_TYPES:
             raise LocalProtocolError(f"delta must be one of {sorted(_DELTA_TYPES)}, got {delta!r}")
         if tags_filter is not None and not isinstance(tags_filter, FilterNode):
             kind = type(tags_filter).__name__
