@@ -111,9 +111,10 @@ def test_one_input(data: bytes) -> None:
 
 
 def comparable(events: list[object]) -> list[str]:
-    """repr, for a readable diff; and wsproto words a framing error by where in the chunk it noticed it (a UTF-8
-    error "in position 21" whole is "in position 0" byte by byte), so that
-    wording is cut: that the connection failed, and how, is what must agree."""
+    """repr, for a readable diff; and wsproto words a framing error by where in the
+    chunk it noticed it (a UTF-8 error "in position 21" whole is "in position 0"
+    byte by byte), so that wording is cut: that the connection failed, and how, is
+    what must agree."""
     out = []
     for event in events:
         if isinstance(event, ErrorOccurred):
