@@ -228,11 +228,11 @@ class ConnectionLifecycle:
                 error = ClientDisconnected(advice.reason)
             self._refused(advice.code, advice.reason, error)
             return
-        if rule.forget_state:
-            # 3014: the server dropped what it knew of us: forget the token (a token
-            # source gets asked again) and every recovery position (§5.3).
-            if self._has_token_source:
-                self._credentials = None
+        if rule.forget_token and self._has_token_source:
+            # 3014, or 1.x "expired": a token source gets asked again (§5.3).
+            self._credentials = None
+        if rule.forget_positions:
+            # 3014: the server dropped what it knew of us: every recovery position too.
             for sub in self._subs.values():
                 sub.forget_state()
             self._server_subs.forget_positions()

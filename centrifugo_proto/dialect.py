@@ -125,7 +125,7 @@ class CurrentDialect:
         )
 
     def refresh_command(self, credentials: Any) -> RefreshRequest:
-        return RefreshRequest(credentials)
+        return RefreshRequest(token=credentials)
 
 
 #: The dialect of ``protocol="current"``.
