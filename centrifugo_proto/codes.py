@@ -123,12 +123,16 @@ _CLOSE_RULES: Final[tuple[tuple[int, int, CloseRule], ...]] = (
         ),
     ),
     (0, 2999, _TRANSPORT_CLOSED),
-    (3014, 3014, CloseRule(
+    (
+        3014,
+        3014,
+        CloseRule(
             reconnect=True,
             forget_token=True,
             forget_positions=True,
             default_reason="transport closed",
-        )),
+        ),
+    ),
     (3500, 3999, _TERMINAL),
     (4500, 4999, _TERMINAL),
 )
