@@ -129,6 +129,11 @@ class Session(ConnectionLifecycle):
         )
         self.tokens = TokenFlow(self.emit)
         self._subs: dict[str, ClientSubscription] = {}
+        #: Channel names as sent on this connection → as subscribed (1.x ``&`` channels).
+        self._aliases: dict[str, str] = {}
+        #: When the server was last heard from (the 1.x keepalive pings).
+        self.heard = 0.0
+        self._keepalive: Timer | None = None
         self._server_subs = ServerSubscriptions(self.emit, codec, self.bad_protocol)
 
     # -- sending ---------------------------------------------------------------------------
@@ -154,16 +159,26 @@ class Session(ConnectionLifecycle):
 
     # -- caller commands (DESIGN "Request handles") ---------------------------------------
 
-    def command(self, command: Command, encoded: Any, now: float, channel: str = "") -> int:
+    def command(
+        self,
+        command: Command,
+        encoded: Any,
+        now: float,
+        channel: str = "",
+        wire_id: WireId | None = None,
+    ) -> int:
         """Issue a caller's command, encoded already; returns its request handle.
 
         While connecting it waits for the connection, bounded by the timeout
         (§6.6); while disconnected it fails at once with ClientDisconnected.
+        ``wire_id`` is the caller's own (1.x ``uid``); it must not be in use.
         """
         if self.state is ClientState.CLOSED:
             raise LocalProtocolError("cannot send commands: the client is closed")
         outbox = self._outbox
-        pending = outbox.caller(command, encoded, channel)
+        if wire_id is not None and outbox.registry.taken(wire_id):
+            raise LocalProtocolError(f"uid {wire_id!r} is in use by a command in flight")
+        pending = outbox.caller(command, encoded, channel, wire_id)
         if self.state is ClientState.DISCONNECTED:
             outbox.fail(pending, ClientDisconnected("client is disconnected"))
         elif self.phase is _CONNECTED:
@@ -181,7 +196,9 @@ class Session(ConnectionLifecycle):
             self._ping.heard(now)  # any frame proves the server alive (§4)
         elif phase is not Phase.CONNECT_SENT:
             return  # bytes of a transport already given up
+        self.heard = now
         subs = self._subs
+        aliases = self._aliases
         server_subs = self._server_subs
         emit = self.emit
         for message in messages:
@@ -190,6 +207,8 @@ class Session(ConnectionLifecycle):
                 # The hot path: one lookup, one event (DESIGN "The hot path").
                 assert isinstance(message, Publication)
                 sub = subs.get(message.channel)
+                if sub is None and aliases:  # a 1.x ``&`` channel, under its own name
+                    sub = subs.get(aliases.get(message.channel, ""))
                 if sub is not None and sub.state is _SUBSCRIBED:
                     if not sub.track_offsets:
                         emit(PublicationReceived(publication=message))
@@ -218,7 +237,9 @@ class Session(ConnectionLifecycle):
 
     def _on_push(self, push: Push, now: float) -> None:
         body, channel = push.body, push.channel
-        sub = self._subs.get(channel)
+        sub = self._subs.get(channel) or self._subs.get(self._aliases.get(channel, ""))
+        if sub is not None:
+            channel = sub.channel
         held = sub is not None and sub.state is _SUBSCRIBED
         if isinstance(body, Join | Leave):
             if held:
@@ -308,8 +329,16 @@ class Session(ConnectionLifecycle):
             raise LocalProtocolError("cannot subscribe(): the client is closed")
         sub = self._subs.get(channel)
         if sub is None:
-            sub = self._subs[channel] = ClientSubscription(self, channel, options)
+            sub = self._subs[channel] = self._dialect.subscription(self, channel, options)
         sub.subscribe_called(options, now)
+
+    def set_credentials(self, credentials: Any) -> None:
+        """New credentials for the next attempts (the caller's, checked by the dialect)."""
+        self._credentials = credentials
+        self._token_expired = False
+
+    def alias(self, wire_channel: str, channel: str) -> None:
+        self._aliases[wire_channel] = channel
 
     def unsubscribe(self, channel: str, now: float) -> None:
         sub = self._subs.get(channel)

@@ -72,6 +72,13 @@ class SubscriptionHost(Protocol):
     @property
     def connected(self) -> bool: ...
 
+    @property
+    def client_id(self) -> str | None: ...
+
+    def alias(self, wire_channel: str, channel: str) -> None:
+        """Publications for ``wire_channel`` are this subscription's (1.x ``&`` channels)."""
+        ...
+
     def emit(self, event: Event) -> None: ...
 
     def schedule(self, when: float, action: Callable[[float], None]) -> Timer: ...
@@ -97,7 +104,8 @@ class ClientSubscription:
         self.channel = channel
         self.options = options
         self.state = SubscriptionState.UNSUBSCRIBED
-        self._token: str | None = None
+        #: The subscription token (a JWT; a 1.x ChannelSign), from the options or a source.
+        self._token: Any = None
         # The position of the last publication delivered, as plain values: the hot
         # path moves it on every publication.
         self.offset = 0
@@ -196,8 +204,20 @@ class ClientSubscription:
             if not host.tokens.asking(TokenPurpose.SUBSCRIBE, self.channel):
                 host.tokens.ask(TokenPurpose.SUBSCRIBE, self.channel)
             return
+        request = self._request()
+        self._inflight = host.send(
+            request,
+            now,
+            on_reply=self._on_subscribe_reply,
+            on_timeout=self._on_subscribe_timeout,
+            channel=self.channel,
+        )
+
+    def _request(self) -> SubscribeRequest:
+        """The subscribe command: the options, the token and the position (§2.3)."""
+        options = self.options
         recover = self._recover and self.has_position
-        request = SubscribeRequest(
+        return SubscribeRequest(
             channel=self.channel,
             token=self._token or "",
             data=options.data,
@@ -209,13 +229,6 @@ class ClientSubscription:
             offset=self.offset if recover else 0,
             delta="" if self._delta_off else options.delta,
             tags_filter=options.tags_filter,
-        )
-        self._inflight = host.send(
-            request,
-            now,
-            on_reply=self._on_subscribe_reply,
-            on_timeout=self._on_subscribe_timeout,
-            channel=self.channel,
         )
 
     def _on_subscribe_timeout(self, pending: Pending, now: float) -> None:
@@ -230,8 +243,11 @@ class ClientSubscription:
             self._on_subscribe_error(reply.error, now)
             return
         result: SubscribeResult | None = self._host.expect(reply, SubscribeResult, now)
-        if result is None:
-            return
+        if result is not None:
+            self._subscribed(result, now)
+
+    def _subscribed(self, result: SubscribeResult, now: float) -> None:
+        """A subscribe result: subscribed, with what recovery brought (§6.5)."""
         asked = self.has_position and self._recover
         old = StreamPosition(self.offset, self.epoch)
         reset = asked and result.was_recovering and not result.recovered

@@ -4,7 +4,8 @@ Every codec implements :class:`Codec`. The facade and the session know only this
 contract: a codec names its WebSocket subprotocol and frame kind once, encodes
 one typed command (:mod:`..commands`) at a time, frames encoded commands with
 their wire ids, decodes a message to typed incoming objects (:mod:`..messages`)
-and checks a caller's payload. No ``if codec ==`` outside :func:`resolve_codec`.
+and checks a caller's payload. Each dialect names the codecs it speaks
+(``Dialect.codecs``); no ``if codec ==`` anywhere.
 
 Encoding happens when a command is queued, so a value a codec cannot carry is
 refused at the caller's call (``LocalProtocolError``) and never reaches a later
@@ -20,10 +21,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..commands import Command
-from ..errors import LocalProtocolError
 from ..messages import Incoming
 
-__all__ = ["Codec", "FrameKind", "WireId", "resolve_codec"]
+__all__ = ["Codec", "FrameKind", "WireId"]
 
 #: A command's id on the wire: an int in the current protocol, a string in 1.x.
 WireId = int | str
@@ -84,18 +84,3 @@ class Codec(Protocol):
         """A whole payload rebuilt from deltas, as this codec hands payloads to the
         application. Raises :class:`~centrifugo_proto.errors.DecodeError`."""
         ...
-
-
-def resolve_codec(codec: str | Codec) -> Codec:
-    """The codec for ``codec=``: a name, or a :class:`Codec` the caller made."""
-    if isinstance(codec, str):
-        from .json import JsonCodec
-
-        known: dict[str, type[Codec]] = {"json": JsonCodec}
-        factory = known.get(codec)
-        if factory is None:
-            raise LocalProtocolError(f"unknown codec {codec!r}; known: {sorted(known)}")
-        return factory()
-    if isinstance(codec, Codec):
-        return codec
-    raise LocalProtocolError(f"codec must be a name or a Codec, got {type(codec).__name__}")
