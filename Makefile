@@ -233,8 +233,12 @@ bench: bench-setup
 	  $(BENCH_PY) bench/run.py $(BENCH_ARGS)
 	$(BENCH_PY) bench/report.py
 
+# Flooded, then paced; bench/results/profile*.{json,txt}, shown by the next make bench's
+# report. Extra arguments: make bench-profile PROFILE_ARGS='--adapter trio'
+PROFILE_ARGS ?=
 bench-profile: bench-setup
-	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py $(BENCH_ARGS)
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py $(PROFILE_ARGS)
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py --paced $(PROFILE_ARGS)
 
 # --- Cleaning -------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ adds nothing to the code under test), floods it with the throughput scenario's
 publications and writes the functions with the most samples: *self* (the function
 itself was running) and *total* (it was anywhere on the stack). Idle samples (a thread
 waiting in ``epoll`` or on a lock) are left out by py-spy. Output:
-bench/results/profile.json and profile.txt (BENCH_QUICK=1: under .cache/bench/results/).
+bench/results/profile.json and profile.txt, with ``--paced`` profile-paced.* (BENCH_QUICK=1:
+under .cache/bench/results/).
 """
 
 from __future__ import annotations
@@ -76,9 +77,13 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--n", type=int, default=0, help="publications (default: 3x the flood)")
+    parser.add_argument(
+        "--paced", action="store_true", help="the paced scenario (one per frame) instead"
+    )
     args = parser.parse_args()
     plan = QUICK_PLAN if QUICK else FULL
-    n = args.n or 3 * plan.flood_n
+    n = args.n or (2 * plan.paced_n if args.paced else 3 * plan.flood_n)
+    name = "profile-paced" if args.paced else "profile"
     out_dir = (CACHE / "results") if QUICK else (BENCH_DIR / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
     raw_path = CACHE / "profile.raw"
@@ -131,10 +136,11 @@ def main() -> int:
             "http": server.http_url,
             "key": server.api_key,
             "channel": channel,
-            "mode": "flood",
+            "mode": "paced" if args.paced else "flood",
             "n": n,
             "size": args.size,
             "batch": plan.flood_batch,
+            "rate": plan.paced_rate,
         }
         subprocess.run(
             [sys.executable, str(BENCH_DIR / "publisher.py"), json.dumps(publisher)],
@@ -162,14 +168,14 @@ def main() -> int:
             {"name": name, "total": count / samples} for name, count in total.most_common(args.top)
         ],
     }
-    (out_dir / "profile.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(report, indent=1) + "\n")
     text = [
         f"py-spy, {what}: {samples} samples at {RATE} Hz "
         f"(CPU under the profiler {report['cpu_us_per_pub']:.2f} us/publication)",
         f"{'self':>7} {'total':>7}  function",
     ]
     text += [f"{e['self']:>7.1%} {e['total']:>7.1%}  {e['name']}" for e in top]
-    (out_dir / "profile.txt").write_text("\n".join(text) + "\n")
+    (out_dir / f"{name}.txt").write_text("\n".join(text) + "\n")
     print("\n".join(text))
     return 0
 

@@ -535,12 +535,14 @@ class Report:
         self.table(("target", "measured (medians)", "holds"), self.targets)
 
     def profile(self) -> None:
-        path = BENCH_DIR / "results" / "profile.json"
-        if not path.is_file() or self.r["quick"]:
-            return
-        prof = json.loads(path.read_text())
+        for name in ("profile", "profile-paced"):
+            path = BENCH_DIR / "results" / f"{name}.json"
+            if path.is_file() and not self.r["quick"]:
+                self.profile_of(json.loads(path.read_text()))
+
+    def profile_of(self, prof: dict[str, Any]) -> None:
         self.add(
-            "## Where the time goes",
+            f"## Where the time goes: {prof['what'].split(', ')[-1].split(' B ')[-1]}",
             "",
             f"`make bench-profile`: py-spy sampling this project's subscriber ({prof['what']}) at "
             f"{prof['rate']} Hz, idle samples left out, {prof['samples']:,} samples; run on "
