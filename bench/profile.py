@@ -155,9 +155,11 @@ def main() -> int:
         {"name": name, "self": own[name] / samples, "total": total[name] / samples}
         for name, _ in own.most_common(args.top)
     ]
-    what = f"{args.adapter} adapter, JSON, {n:,} publications of {args.size} B flooded"
+    how = f"paced at {plan.paced_rate:,.0f}/s, one per frame" if args.paced else "flooded"
+    what = f"{args.adapter} adapter, JSON, {n:,} publications of {args.size} B {how}"
     report = {
         "what": what,
+        "scenario": "paced" if args.paced else "flooded",
         "rate": RATE,
         "samples": samples,
         "started": started,

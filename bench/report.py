@@ -40,6 +40,7 @@ COLOURS = {
     "centrifuge-js": "#2ca02c",
     "floor": "#7f7f7f",
 }
+ADAPTER_COLOURS = {"asyncio": "#1f77b4", "trio": "#17becf", "blocking": "#6a3d9a"}
 
 
 # -- statistics ---------------------------------------------------------------------------
@@ -542,11 +543,14 @@ class Report:
 
     def profile_of(self, prof: dict[str, Any]) -> None:
         self.add(
-            f"## Where the time goes: {prof['what'].split(', ')[-1].split(' B ')[-1]}",
+            f"## Where the time goes: {prof.get('scenario', 'flooded')}",
             "",
             f"`make bench-profile`: py-spy sampling this project's subscriber ({prof['what']}) at "
             f"{prof['rate']} Hz, idle samples left out, {prof['samples']:,} samples; run on "
             f"{prof['started']}. *Self* is the share of samples in that function itself, "
+            "system calls included (`EpollSelector.select` holds `epoll_wait`, the transport's "
+            "read callback holds `recv`: kernel time at each wake-up, which py-spy counts as "
+            "busy), "
             "*total* the share with it anywhere on the stack.",
             "",
         )
@@ -604,7 +608,10 @@ class Report:
     # -- plots ------------------------------------------------------------------------------
 
     def colour(self, cid: str) -> str:
-        return COLOURS.get(self.clients[cid]["library"], "#9467bd")
+        client = self.clients[cid]
+        if client["library"] == "centrifugo-proto":  # an adapter each: one shade of blue
+            return ADAPTER_COLOURS.get(client["adapter"], COLOURS["centrifugo-proto"])
+        return COLOURS.get(client["library"], "#bcbd22")
 
     def plot_bars(
         self, name: str, groups: dict[str, dict[str, Stat]], xlabel: str, title: str
@@ -626,11 +633,11 @@ class Report:
             ax.set_xlabel(xlabel)
             ax.set_title(gname)
             ax.grid(axis="x", alpha=0.3)
-            for y, m in zip(ys, med, strict=True):
-                if m:
-                    ax.text(
-                        m, y, f" {m:,.1f}" if m < 1000 else f" {m:,.0f}", va="center", fontsize=8
-                    )
+            for y, m, c in zip(ys, med, ids, strict=True):
+                if m:  # the median, written past the highest run's whisker
+                    text = f"  {m:,.1f}" if m < 1000 else f"  {m:,.0f}"
+                    ax.text(max(m, stats[c].high), y, text, va="center", fontsize=8)
+            ax.margins(x=0.12)
         fig.suptitle(title)
         fig.tight_layout()
         self.save(fig, name)
@@ -645,7 +652,14 @@ class Report:
             qs = [q for q, _ in run["curve"]]
             us = [v for _, v in run["curve"]]
             xs = [-math.log10(max(1 - q, 1e-4)) for q in qs]
-            style = "--" if self.clients[cid]["codec"] == "protobuf" else "-"
+            client = self.clients[cid]
+            style = (
+                "--"
+                if client["codec"] == "protobuf"
+                else ":"
+                if client["json"] == "orjson"
+                else "-"
+            )
             ax.plot(xs, us, style, label=self.label(cid), color=self.colour(cid), alpha=0.85)
         ticks = [0, 1, 2, 3]
         ax.set_xticks(ticks, ["p0", "p90", "p99", "p99.9"])
