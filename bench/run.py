@@ -1,6 +1,6 @@
 """Run the benchmark: every client against one real Centrifugo, side by side.
 
-    python bench/run.py [--only throughput,paced,latency,memory,core] [--clients SUBSTR,...]
+    python bench/run.py [--only throughput,paced,latency,memory,core] [--clients PREFIX,...]
 
 (``make bench`` runs this in the bench environment, then bench/report.py.)
 ``BENCH_QUICK=1`` is the short development run. The method is in bench/README.md; in
@@ -89,9 +89,9 @@ FULL = Plan(
     paced_n=10_000,
     paced_rate=2000.0,
     paced_rounds=3,
-    latency_n=10_000,
+    latency_n=6_000,
     latency_rate=1000.0,
-    latency_rounds=3,
+    latency_rounds=5,
     latency_warmup=0.05,
     memory_connections=1000,
     memory_rounds=3,
@@ -159,7 +159,10 @@ class Subscriber:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if line.startswith("{"):
-                self.lines.put(json.loads(line))
+                try:
+                    self.lines.put(json.loads(line))
+                except json.JSONDecodeError:  # a report cut short: say so, do not hang
+                    self.lines.put({"event": "garbled", "length": len(line)})
         self.lines.put(None)
 
     def next(self, event: str, timeout: float) -> dict[str, Any]:
@@ -221,7 +224,23 @@ class Bench:
         return report
 
     def stream(self, client: Client, mode: str, publisher: dict[str, Any]) -> dict[str, Any]:
-        """One subscriber through one published stream; its result and the publisher's."""
+        """One subscriber through one published stream; its result and the publisher's.
+
+        A run that fails (no report, a cut report, a crash) is recorded as incomplete with
+        the reason, and the benchmark goes on with the next.
+        """
+        try:
+            return self._stream(client, mode, publisher)
+        except (RuntimeError, subprocess.SubprocessError) as exc:
+            log(f"  {client.label}: FAILED: {exc}")
+            failed = {"complete": False, "error": str(exc)[-500:], "received": 0}
+            return {**failed, "cpu_s": math.nan, "span_s": 0.0, "samples_ns": []} | {
+                "cpu_us_per_pub": math.nan,
+                "cpu_s_per_100k": math.nan,
+                "pubs_per_s": math.nan,
+            }
+
+    def _stream(self, client: Client, mode: str, publisher: dict[str, Any]) -> dict[str, Any]:
         channel = self.fresh_channel(mode)
         n = int(publisher["n"])
         spec = self.spec(client, channel=channel, mode=mode, n=n, idle_timeout=10.0)
@@ -247,6 +266,17 @@ class Bench:
         sub = Subscriber(client.argv, spec, self.logs / f"{client.id}-memory.log")
         try:
             result = sub.next("result", timeout=600)
+        except RuntimeError as exc:  # recorded as incomplete, as in stream()
+            log(f"  {client.label}: FAILED: {exc}")
+            return {
+                "complete": False,
+                "error": str(exc)[-500:],
+                "connections": spec.connections,
+                "connected": 0,
+                "rss_before_kib": math.nan,
+                "rss_after_kib": math.nan,
+                "kib_per_connection": math.nan,
+            }
         finally:
             sub.close()
         result.pop("event")
@@ -531,10 +561,16 @@ def core_script(python: str, action: str, job: dict[str, Any]) -> dict[str, Any]
 # -- main ---------------------------------------------------------------------------------
 
 
+def save(path: Path, results: dict[str, Any], started: float) -> None:
+    results["load_after"] = load()
+    results["duration_s"] = round(time.time() - started, 1)
+    path.write_text(json.dumps(results, indent=1, allow_nan=True) + "\n")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="scenarios, comma-separated")
-    parser.add_argument("--clients", default="", help="keep rows whose id has one of these")
+    parser.add_argument("--clients", default="", help="keep rows whose id starts with one of these")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     only = [s for s in args.only.split(",") if s]
@@ -568,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = with_capabilities(rows, probed)
         if args.clients:
             wanted = args.clients.split(",")
-            rows = [c for c in rows if any(w in c.id for w in wanted)]
+            rows = [c for c in rows if any(c.id.startswith(w) for w in wanted)]
         results["clients"] = {c.id: {**asdict(c), "label": c.label} for c in rows}
         for c in results["clients"].values():
             c.pop("argv")
@@ -580,14 +616,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "latency": lambda: run_latency(bench, rows),
             "memory": lambda: run_memory(bench, rows),
         }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         for name in only:
             begun = time.monotonic()
             results[name] = scenario_runs[name]()
             results.setdefault("durations_s", {})[name] = round(time.monotonic() - begun, 1)
-    results["load_after"] = load()
-    results["duration_s"] = round(time.time() - started, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1, allow_nan=True) + "\n")
+            save(args.out, results, started)  # what is done survives a later failure
+    save(args.out, results, started)
     log(f"done in {results['duration_s'] / 60:.1f} min; results in {args.out}")
     return 0
 

@@ -19,24 +19,15 @@ const { Centrifuge } = protobuf
   ? await import('centrifuge/build/protobuf')
   : await import('centrifuge');
 
-function emit(event, fields) {
-  // stdout is a pipe: synchronous on Linux, so a line is out before process.exit().
-  process.stdout.write(JSON.stringify({ event, ...fields }) + '\n');
+function emit(event, fields, then) {
+  // A line longer than the pipe's buffer (latency samples) is written in parts after
+  // write() returns: exit only from its callback, or the report is cut.
+  process.stdout.write(JSON.stringify({ event, ...fields }) + '\n', then);
 }
 
 function packageVersion(name) {
   const url = new URL(`./node_modules/${name}/package.json`, import.meta.url);
   return JSON.parse(readFileSync(url, 'utf8')).version;
-}
-
-if (spec.mode === 'probe') {
-  emit('result', {
-    codecs: ['json', 'protobuf'],
-    json_libraries: ['JSON.parse'],
-    versions: { centrifuge: packageVersion('centrifuge'), ws: packageVersion('ws') },
-    node: process.versions.node,
-  });
-  process.exit(0);
 }
 
 const decoder = new TextDecoder();
@@ -72,45 +63,49 @@ function finish() {
   tally.done = true;
   const clean = tally.received === spec.n && tally.expected === spec.n + 1 &&
     !(tally.gaps || tally.duplicates || tally.lost || tally.reconnects);
-  emit('result', result(clean, {}));
+  const report = result(clean, {});
   client.disconnect();
-  process.exit(0);
+  emit('result', report, () => process.exit(0));
 }
 
-const client = new Centrifuge(spec.url, { websocket: WebSocket });
-client.on('connecting', () => {
-  if (tally.cpuReady !== null) tally.reconnects += 1;
-});
-const sub = client.newSubscription(spec.channel);
-sub.on('publication', (ctx) => {
-  const now = process.hrtime.bigint();
-  if (latency) {
-    const data = protobuf ? JSON.parse(decoder.decode(ctx.data)) : ctx.data;
-    tally.samples.push(Number(now - BigInt(data.t)));
-  }
-  if (tally.received === 0) tally.firstAt = now;
-  tally.lastAt = now;
-  tally.received += 1;
-  const offset = ctx.offset;
-  if (offset !== tally.expected) {
-    if (offset > tally.expected) {
-      tally.gaps += 1;
-      tally.missing += offset - tally.expected;
-    } else {
-      tally.duplicates += 1;
-      return;
+let client = null;
+
+function run() {
+  client = new Centrifuge(spec.url, { websocket: WebSocket });
+  client.on('connecting', () => {
+    if (tally.cpuReady !== null) tally.reconnects += 1;
+  });
+  const sub = client.newSubscription(spec.channel);
+  sub.on('publication', (ctx) => {
+    const now = process.hrtime.bigint();
+    if (latency) {
+      const data = protobuf ? JSON.parse(decoder.decode(ctx.data)) : ctx.data;
+      tally.samples.push(Number(now - BigInt(data.t)));
     }
-  }
-  tally.expected = offset + 1;
-  if (offset >= spec.n) finish();
-});
-sub.once('subscribed', () => {
-  tally.cpuReady = process.cpuUsage();
-  watchdog();
-  emit('ready', {});
-});
-sub.subscribe();
-client.connect();
+    if (tally.received === 0) tally.firstAt = now;
+    tally.lastAt = now;
+    tally.received += 1;
+    const offset = ctx.offset;
+    if (offset !== tally.expected) {
+      if (offset > tally.expected) {
+        tally.gaps += 1;
+        tally.missing += offset - tally.expected;
+      } else {
+        tally.duplicates += 1;
+        return;
+      }
+    }
+    tally.expected = offset + 1;
+    if (offset >= spec.n) finish();
+  });
+  sub.once('subscribed', () => {
+    tally.cpuReady = process.cpuUsage();
+    watchdog();
+    emit('ready', {});
+  });
+  sub.subscribe();
+  client.connect();
+}
 
 // Report what arrived and stop when publications stop coming (bench/common.py).
 function watchdog() {
@@ -126,8 +121,18 @@ function watchdog() {
     const limit = (tally.received ? spec.idle_timeout : spec.start_timeout) * 1000;
     if (now - since > limit) {
       tally.done = true;
-      emit('result', result(false, { reason: 'stalled' }));
-      process.exit(3);
+      emit('result', result(false, { reason: 'stalled' }), () => process.exit(3));
     }
   }, 250);
+}
+
+if (spec.mode === 'probe') {
+  emit('result', {
+    codecs: ['json', 'protobuf'],
+    json_libraries: ['JSON.parse'],
+    versions: { centrifuge: packageVersion('centrifuge'), ws: packageVersion('ws') },
+    node: process.versions.node,
+  }, () => process.exit(0));
+} else {
+  run();
 }
