@@ -152,7 +152,7 @@ class Report:
                     "alternate the clients within one run to spread that over all of them",
                 ),
                 ("Server", f"Centrifugo {r['centrifugo']}, memory engine, one node"),
-                ("This project", f"Python {proto['python']}: {versions}"),
+                ("This project", f"Python {proto['python']}, its bench environment: {versions}"),
                 ("centrifuge-python", f"Python {cfpy['python']}: {cfpy_versions}"),
                 ("centrifuge-js", f"Node {js['node']}: {js_versions}"),
             ],
@@ -692,8 +692,9 @@ class Report:
             ax.bar(
                 names, med, yerr=err, color=[colours.get(n, "#9467bd") for n in names], capsize=3
             )
-            for x, m in enumerate(med):
-                ax.text(x, m, f"{m:.1f}", ha="center", va="bottom", fontsize=8)
+            for x, (n, m) in enumerate(zip(names, med, strict=True)):  # above the whisker
+                ax.text(x, max(readers[n]), f"{m:.1f}", ha="center", va="bottom", fontsize=8)
+            ax.margins(y=0.1)
             ax.set_title(gname)
             ax.set_ylabel("CPU µs per publication")
             ax.grid(axis="y", alpha=0.3)
