@@ -152,7 +152,11 @@ class Report:
                     "alternate the clients within one run to spread that over all of them",
                 ),
                 ("Server", f"Centrifugo {r['centrifugo']}, memory engine, one node"),
-                ("This project", f"Python {proto['python']}, its bench environment: {versions}"),
+                (
+                    "This project",
+                    f"commit {r.get('client_source', 'unknown')} of the package; Python "
+                    f"{proto['python']}, its bench environment: {versions}",
+                ),
                 ("centrifuge-python", f"Python {cfpy['python']}: {cfpy_versions}"),
                 ("centrifuge-js", f"Node {js['node']}: {js_versions}"),
             ],

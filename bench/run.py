@@ -418,6 +418,29 @@ def centrifugo_version(binary: Path) -> str:
     return reported.stdout.strip()
 
 
+def client_source() -> str:
+    """The last commit that changed this project's package, "+changes" if the tree differs."""
+    paths = ["centrifugo_proto", "adapters", "pyproject.toml"]
+    try:
+        commit = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", *paths],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", *paths],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" +changes" if changed else "")
+
+
 def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -587,6 +610,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plan": asdict(plan),
         "server_overrides": SERVER_OVERRIDES,
         "machine": machine(),
+        "client_source": client_source(),
         "load_before": load(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)),
     }
