@@ -11,14 +11,20 @@ from .client import ClientProtocol
 from .codes import ConnectingCode, DisconnectedCode, SubscribingCode, UnsubscribedCode
 from .endpoints import Endpoint
 from .errors import (
+    ApiError,
+    ApiHttpError,
+    ApiUnauthorized,
     CentrifugoError,
     ClientDisconnected,
     CommandTimeout,
     DecodeError,
+    LegacyApiError,
     LocalProtocolError,
     PublicationsDropped,
+    RemoteProtocolError,
     ReplyError,
     SubscriptionCancelled,
+    TokenError,
     TransportError,
     Unauthorized,
 )
@@ -51,6 +57,7 @@ from .results import (
     ClientInfo,
     ConnectResult,
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     Publication,
@@ -66,6 +73,9 @@ from .states import ClientState, SubscriptionState
 from .tokens import connection_token, generate_token, jwt_encode, subscription_token
 
 __all__ = [
+    "ApiError",
+    "ApiHttpError",
+    "ApiUnauthorized",
     "CentrifugoError",
     "ClientDisconnected",
     "ClientInfo",
@@ -89,10 +99,12 @@ __all__ = [
     "HistoryResult",
     "JoinReceived",
     "LeaveReceived",
+    "LegacyApiError",
     "LocalProtocolError",
     "MessageReceived",
     "OpenTransport",
     "PingReceived",
+    "PingResult",
     "PresenceResult",
     "PresenceStatsResult",
     "Publication",
@@ -101,6 +113,7 @@ __all__ = [
     "PublicationsLost",
     "PublishResult",
     "RefreshResult",
+    "RemoteProtocolError",
     "ReplyError",
     "RpcResult",
     "StartTls",
@@ -113,6 +126,7 @@ __all__ = [
     "SubscriptionCancelled",
     "SubscriptionOptions",
     "SubscriptionState",
+    "TokenError",
     "TokenRefreshed",
     "TokenRequested",
     "TransportClosed",
