@@ -4,6 +4,7 @@
 #                (v6, and 1.8.0 for the 1.x dialect)
 #   make demo    run examples/quickstart.py against a throw-away Centrifugo
 #   make lint    ruff (lint + format check) and mypy --strict
+#   make bench   the benchmarks against the peers on a real Centrifugo (not a test)
 #
 # Every target sets up what it needs: the virtualenv in .venv/, the Centrifugo
 # binary in .cache/bin/ and the Centrifugo 1.8.0 binary in .cache/legacy/ (all
@@ -76,7 +77,8 @@ FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:3000
   fuzz_fossil:2000000 fuzz_caller:1000000
 FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 
-.PHONY: help venv centrifugo legacy-server redis lint test demo clean distclean fuzz fuzz-long FORCE
+.PHONY: help venv centrifugo legacy-server redis lint test demo clean distclean fuzz fuzz-long FORCE \
+  bench bench-setup bench-profile
 
 help:
 	@echo "make test       lint, unit + property tests (coverage gate), integration; CI: fuzz"
@@ -84,6 +86,8 @@ help:
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
 	@echo "make fuzz       every fuzz harness, time-boxed (FUZZ_SECONDS each)"
 	@echo "make fuzz-long  the fuzz harnesses for 10 million executions in all (not in CI)"
+	@echo "make bench      benchmarks against centrifuge-python and centrifuge-js (BENCH_QUICK=1)"
+	@echo "make bench-profile  profile this client's subscriber on the flood (py-spy)"
 	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
 	@echo "make centrifugo build Centrifugo $(CENTRIFUGO_VERSION) into .cache/bin/"
 	@echo "make legacy-server build Centrifugo $(LEGACY_VERSION) into $(LEGACY_DIR)/ (1.x tests)"
@@ -160,12 +164,14 @@ redis:
 # --- Checks ---------------------------------------------------------------------
 
 # ruff over every Python directory; mypy --strict over the library, and over the
-# test harness and the script that uses it (imported as `harness` from tests/).
+# test harness and the script that uses it (imported as `harness` from tests/), and
+# over bench/ (its scripts import each other as top-level modules).
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/mypy --strict $(MYPY_DIRS)
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
+	MYPYPATH=tests $(BIN)/mypy --strict $(wildcard bench/*.py)
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %
@@ -221,6 +227,63 @@ fuzz-long: venv
 demo: venv centrifugo
 	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" \
 	  $(BIN)/python scripts/with_centrifugo.py $(BIN)/python examples/quickstart.py
+
+# --- Benchmarks -------------------------------------------------------------------
+
+# make bench: this client against centrifuge-python 0.7.0 and centrifuge-js on a real
+# Centrifugo (bench/README.md). Each side gets its own environment in the ignored cache,
+# rebuilt when missing or when what it is made from changed:
+#   .cache/bench/centrifugo-proto/    this project (installed from the tree), matplotlib, py-spy
+#   .cache/bench/centrifuge-python/   centrifuge-python 0.7.0 and its pinned dependencies
+#   bench/js/node_modules/            centrifuge-js and ws, from the committed lock file
+# BENCH_QUICK=1 is the short development run; results go to bench/results/, the
+# write-up to docs/benchmarks.md and docs/benchmarks/*.png. Never part of make test.
+BENCH_CACHE := .cache/bench
+BENCH_VENV := $(BENCH_CACHE)/centrifugo-proto
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.stamp
+CFPY_VENV := $(BENCH_CACHE)/centrifuge-python
+CFPY_STAMP := $(CFPY_VENV)/.stamp
+BENCH_JS := bench/js
+BENCH_JS_STAMP := $(BENCH_JS)/node_modules/.stamp
+# Every file of the installed package: an edit reinstalls it into the bench environment.
+PACKAGE_SOURCES := $(shell find centrifugo_proto adapters -type f -name '*.py' 2>/dev/null)
+BENCH_ARGS ?=
+
+bench-setup: centrifugo $(BENCH_STAMP) $(CFPY_STAMP) $(BENCH_JS_STAMP)
+
+# A plain (not editable) install: the benchmark measures the package as users get it.
+# The extras that do not exist yet are skipped by pip with a warning.
+$(BENCH_STAMP): pyproject.toml bench/requirements.txt $(PACKAGE_SOURCES) $(PACKAGE_FILES_LIST)
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -r bench/requirements.txt
+	$(BENCH_PY) -m pip install --quiet '.[trio]'
+	touch $@
+
+$(CFPY_STAMP): bench/requirements-centrifuge-python.txt
+	test -x $(CFPY_VENV)/bin/python || $(PYTHON) -m venv $(CFPY_VENV)
+	$(CFPY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CFPY_VENV)/bin/python -m pip install --quiet -r bench/requirements-centrifuge-python.txt
+	touch $@
+
+# npm ci installs exactly the lock file; protobufjs's install script only prints advice.
+$(BENCH_JS_STAMP): $(BENCH_JS)/package.json $(BENCH_JS)/package-lock.json
+	command -v node >/dev/null || { echo "Node.js >= 18 is needed for centrifuge-js" >&2; exit 1; }
+	cd $(BENCH_JS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: bench-setup
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" BENCH_CFPY_PYTHON="$(CURDIR)/$(CFPY_VENV)/bin/python" \
+	  $(BENCH_PY) bench/run.py $(BENCH_ARGS)
+	$(BENCH_PY) bench/report.py
+
+# Flooded, then paced; bench/results/profile*.{json,txt}, shown by the next make bench's
+# report. Extra arguments: make bench-profile PROFILE_ARGS='--adapter trio'
+PROFILE_ARGS ?=
+bench-profile: bench-setup
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py $(PROFILE_ARGS)
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py --paced $(PROFILE_ARGS)
 
 # --- Cleaning -------------------------------------------------------------------
 
