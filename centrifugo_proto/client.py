@@ -75,10 +75,6 @@ class _MidpointJitter:
         return 0.5
 
 
-def _optional_str(value: Any, what: str) -> str | None:
-    return None if value is None else check_str(value, what)
-
-
 def _pick_codec(dialect: Dialect, codec: str | Codec) -> Codec:
     """``codec=``: a name the dialect speaks, or a :class:`Codec` the caller made."""
     if isinstance(codec, str):

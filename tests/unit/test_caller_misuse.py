@@ -275,3 +275,9 @@ def test_a_now_that_is_no_clock_reading_is_refused(now):
     """Found by fuzz/fuzz_caller.py: a huge int for ``now`` raised OverflowError."""
     client, _server = connected_pair(options=options())
     refused(client, lambda: client.publish("room", {}, now=now))
+
+
+def test_an_int_now_is_a_clock_reading_too():
+    client, server = connected_pair(options=options())
+    client.publish("room", {"n": 1}, now=2)
+    assert [c["publish"] for c in server.commands()] == [{"channel": "room", "data": {"n": 1}}]

@@ -118,7 +118,9 @@ class _NoStats(CurrentDialect):
 def test_a_command_the_dialect_lacks_is_refused_at_the_call():
     client, server = connected_pair(options=options(), protocol=_NoStats())
     server.events()
-    with pytest.raises(LocalProtocolError, match="PresenceStatsRequest is not in the current protocol"):
+    with pytest.raises(
+        LocalProtocolError, match="PresenceStatsRequest is not in the current protocol"
+    ):
         client.presence_stats("room", now=1.0)
     assert server.commands() == []
     client.presence("room", now=1.0)  # what it has goes through
