@@ -114,7 +114,8 @@ class Runner:
         raise NotImplementedError
 
     def next(self, sub: Any, timeout: float) -> Any:
-        raise NotImplementedError
+        """The next publication of ``sub`` (``CommandTimeout`` after ``timeout``)."""
+        return self.call(sub._next, timeout)
 
     def _create(self, *args: Any, **kwargs: Any) -> Any:
         return self.call(self.module.Client, *args, **kwargs)
@@ -242,9 +243,6 @@ class AsyncioRunner(Runner):
         bounded = asyncio.wait_for(run(), CALL_BOUND)
         return asyncio.run_coroutine_threadsafe(bounded, self.loop).result()
 
-    def next(self, sub: Any, timeout: float) -> Any:
-        return self.call(lambda: asyncio.wait_for(sub._next(), timeout))
-
     def sleeper(self, seconds: float) -> Callable[[Any], Any]:
         async def sleep(event: Any) -> None:
             await asyncio.sleep(seconds)
@@ -260,10 +258,10 @@ class AsyncioRunner(Runner):
 
     def leftovers(self, client: Any) -> list[str]:
         async def running() -> list[str]:
-            others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            if others:
-                await asyncio.wait(others, timeout=TIMEOUT)
-            return [repr(t) for t in others if not t.done()]
+            mine = [t for t in asyncio.all_tasks() if _module_of(t).startswith(_ADAPTERS)]
+            if mine:
+                await asyncio.wait(mine, timeout=TIMEOUT)
+            return [repr(t) for t in mine if not t.done()]
 
         return self.call(running)
 
@@ -301,13 +299,6 @@ class TrioRunner(Runner):
                 return await result if inspect.isawaitable(result) else result
 
         return trio.from_thread.run(run, trio_token=self.token)
-
-    def next(self, sub: Any, timeout: float) -> Any:
-        async def bounded() -> Any:
-            with trio.fail_after(timeout):
-                return await sub._next()
-
-        return self.call(bounded)
 
     def _create(self, *args: Any, **kwargs: Any) -> Any:
         """The trio client lives in a task of its own that holds its nursery."""
@@ -370,7 +361,7 @@ class TrioRunner(Runner):
         async def running() -> list[str]:
             with trio.move_on_after(TIMEOUT):
                 await trio.testing.wait_all_tasks_blocked(0.01)
-            return [task.name for task in _trio_tasks("centrifugo_proto.adapters")]
+            return [task.name for task in _trio_tasks(_ADAPTERS)]
 
         return self.call(running)
 
@@ -386,9 +377,6 @@ class BlockingRunner(Runner):
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
-
-    def next(self, sub: Any, timeout: float) -> Any:
-        return sub._next(timeout)
 
     @contextlib.contextmanager
     def connected(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -434,6 +422,15 @@ class BlockingRunner(Runner):
         for thread in threads:
             thread.join(TIMEOUT)
         return [t.name for t in threads if t.is_alive()]
+
+
+_ADAPTERS = "centrifugo_proto.adapters"
+
+
+def _module_of(task: asyncio.Task[Any]) -> str:
+    """The module whose coroutine ``task`` runs ("" when it runs none any more)."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    return "" if frame is None else str(frame.f_globals.get("__name__", ""))
 
 
 def _trio_tasks(prefix: str) -> list[Any]:

@@ -24,6 +24,7 @@ from centrifugo_proto import (
     ClientProtocol,
     ClientState,
     CommandTimeout,
+    Connected,
     LocalProtocolError,
     PublishResult,
     Subscribed,
@@ -331,9 +332,11 @@ def test_a_token_fetch_does_not_wait_behind_a_callback(
 
     client = adapter.client(centrifugo.ws_url, get_token=get_token)
     client.on("connecting", adapter.waiting(fetched, seen))
+    connected = Events(client, "connected")  # its callback runs after the one above
     try:
         client.connect(timeout=2 * TIMEOUT)
         assert client.state is ClientState.CONNECTED
+        connected.next(Connected)
         assert seen == [True]
     finally:
         client.close()
@@ -421,9 +424,9 @@ def test_the_callers_unsubscribe_cancels_a_pending_subscribe(
 def test_a_connect_that_times_out_is_a_command_timeout(adapter: Runner) -> None:
     client = adapter.client(dead_url())
     try:
-        with pytest.raises(CommandTimeout, match=r"connect timed out after 0.3 s"):
+        with pytest.raises(CommandTimeout, match=r"connect timed out.*it waited 0\.3 s"):
             client.connect(timeout=0.3)
-        with pytest.raises(CommandTimeout, match=r"connect timed out after 0 s"):
+        with pytest.raises(CommandTimeout, match=r"connect timed out.*it waited 0 s"):
             client.connect(timeout=0)
     finally:
         client.close()
@@ -461,10 +464,14 @@ def test_every_waiting_method_honours_its_own_timeout(
             "next publication": lambda t: sub.take(1, timeout=t),
         }
         for name, call in calls.items():
-            for timeout, shown in ((0.2, "0.2"), (0, "0")):
-                with pytest.raises(CommandTimeout, match=rf"timed out after {shown} s") as info:
+            for timeout, shown in ((0.2, r"0\.2"), (0, "0")):
+                with pytest.raises(
+                    CommandTimeout, match=rf"timed out; it waited {shown} s"
+                ) as info:
                     call(timeout)
                 assert isinstance(info.value, CommandTimeout), name
-        assert client.send({"fire": "forget"}, timeout=0) is None  # done once queued
         proxy.thaw()
         assert client.publish(channel, "thawed", timeout=TIMEOUT) == PublishResult()
+        # Done once queued, whatever the server does with it (this one, with no
+        # message handler, disconnects: last, then).
+        assert client.send({"fire": "forget"}, timeout=0) is None

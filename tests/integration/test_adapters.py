@@ -24,6 +24,7 @@ from centrifugo_proto import (
     Connected,
     Disconnected,
     ErrorOccurred,
+    LocalProtocolError,
     PingReceived,
     PresenceResult,
     PublicationReceived,
@@ -31,8 +32,8 @@ from centrifugo_proto import (
     ReplyError,
     TransportClosed,
 )
+from centrifugo_proto.adapters import CommandReplied, TransportFailed
 from centrifugo_proto.adapters.blocking import Client as BlockingClient
-from centrifugo_proto.dispatch import CommandReplied, TransportFailed
 from harness import CentrifugoServer, ServerFactory
 from harness.centrifugo import free_port
 from harness.connect_proxy import ConnectProxy
@@ -156,7 +157,7 @@ def test_seed_event_names(adapter: Runner, centrifugo: CentrifugoServer) -> None
     client = adapter.client(centrifugo.ws_url, token=token_for(centrifugo, unique("seed-")))
     seen = Events(client, "connect", "publish", "presence", "history", "subscribe")
     seen_unsubscribe = Events(client, "unsubscribe")
-    with pytest.raises(ValueError, match="no event is called 'conect'"):
+    with pytest.raises(LocalProtocolError, match="no event is called 'conect'"):
         client.on("conect", print)
     try:
         client.connect()
