@@ -11,6 +11,7 @@ its tasks on ``close()`` (``_stop``).
 from __future__ import annotations
 
 import inspect
+import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -95,6 +96,8 @@ class AsyncSubscription(SubscriptionBase[C]):
 class AsyncClient(ClientBase[S]):
     """The public API of the asyncio and trio clients (only ``await`` differs from
     the blocking one)."""
+
+    _rng_factory = random.Random  # backoff jitter, one per client
 
     # -- hooks of the loop --------------------------------------------------------------
 

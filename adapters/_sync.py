@@ -8,6 +8,7 @@ client's lock while it takes from the buffer the I/O thread fills.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -95,6 +96,7 @@ class SyncSubscription(SubscriptionBase[C]):
 class SyncClient(ClientBase[S]):
     """The public API of the blocking client."""
 
+    _rng_factory = random.Random  # backoff jitter, one per client
     _lock_factory = threading.RLock
 
     def _start_threads(self) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -50,13 +49,13 @@ class _Stream(asyncio.Protocol):
 
 
 class Subscription(AsyncSubscription["Client"]):
-    """``await sub.subscribe()``, ``async for pub in sub``, ``sub.on(name, callback)``."""
+    """An asyncio client's subscription (``Client.subscribe``, ``Client.new_subscription``)."""
 
 
 class Client(TlsClient, AsyncClient[Subscription]):
-    """``async with Client(url, token=...) as client:``; the API of ``docs/adapters.md``."""
+    """The asyncio client: ``async with Client(url, token=...) as client:`` (docs/adapters.md).
+    It may be built before ``asyncio.run()``: it binds to the loop of its first call."""
 
-    _rng_factory = random.Random
     _log = logging.getLogger("centrifugo_proto.asyncio")
 
     def _setup(self) -> None:

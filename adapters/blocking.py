@@ -17,68 +17,54 @@ import contextlib
 import errno
 import logging
 import os
-import random
 import selectors
 import socket
-import ssl
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from centrifugo_proto import OpenTransport, StartTls, TokenRequested, TransportError
 
 from ._base import Callback, Dialing, SubscribeOptions
+from ._conn import AGAIN, Conn, R
 from ._sync import SyncClient, SyncSubscription
 from ._threads import Threads
 from ._tls import TlsClient
 
 __all__ = ["Client", "Subscription"]
-_R, _W = selectors.EVENT_READ, selectors.EVENT_WRITE
-_AGAIN = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
-_Dialed = tuple[socket.socket, float]  # a socket connecting, and when it has had its time
-
-
-class _Conn:
-    """One connection attempt, then one socket: dialing, TLS, open; bytes to send."""
-
-    def __init__(self, event: OpenTransport, dialing: Dialing[Any], dialed: _Dialed) -> None:
-        self.event, self.dialing = event, dialing
-        self.sock, self.give_up = dialed  # give_up: when this address has had its share
-        self.out, self.phase, self.want, self.closing = bytearray(), "connect", _W, False
-        self.tunnel = self.start_tls = False  # TLS inside a proxy tunnel: asked, started
 
 
 class Subscription(SyncSubscription["Client"]):
-    """``sub.subscribe()``, ``for pub in sub``, ``sub.on(name, callback)``."""
+    """A blocking client's subscription; ``for pub in sub`` blocks its thread."""
 
 
 class Client(TlsClient, SyncClient[Subscription]):
     """``with Client(url, token=...) as client:``; the API of ``docs/adapters.md``."""
 
-    _rng_factory = random.Random
     _awaits_tokens = False
     _log = logging.getLogger("centrifugo_proto.blocking")
 
     def _setup(self) -> None:
-        self._conn: _Conn | None = None
-        self._closing: list[_Conn] = []
+        self._conn: Conn | None = None
+        self._closing: list[Conn] = []
         self._open_request: OpenTransport | None = None
         self._opening: OpenTransport | None = None  # being resolved, without the lock
         self._deadline: float | None = None
-        self._shared = Threads()
-        weakref.finalize(self, self._shared.release)
+        self._threads = Threads()
+        weakref.finalize(self, self._threads.release)
 
     def _start_threads(self) -> None:
-        if not self._shared.threads and not self._shared.stopping:
-            self._shared.start(self)
+        if not self._threads.threads and not self._threads.stopping:
+            self._threads.start(self)
 
     def close(self) -> None:
         """Final: close the socket (after its close frame), end the threads; callbacks
         queued before run first. It may be called from a callback."""
         self._start_close()
-        self._shared.release()
-        for thread in self._shared.threads:
+        self._threads.release()
+        for thread in self._threads.threads:
             if thread is not threading.current_thread():
                 thread.join(self._options.timeout)
 
@@ -90,16 +76,16 @@ class Client(TlsClient, SyncClient[Subscription]):
     def _write(self, data: bytes) -> None:
         if self._conn is not None:
             self._conn.out += data
-            self._shared.wake()
+            self._threads.wake()
 
     def _rearm(self, deadline: float | None) -> None:
         if deadline != self._deadline:
             self._deadline = deadline
-            self._shared.wake()
+            self._threads.wake()
 
     def _open_transport(self, event: OpenTransport) -> None:
         self._open_request = event  # the I/O thread opens it
-        self._shared.wake()
+        self._threads.wake()
 
     def _close_transport(self) -> None:
         self._open_request = self._opening = None
@@ -107,19 +93,19 @@ class Client(TlsClient, SyncClient[Subscription]):
             self._conn.closing = True  # the I/O thread flushes the close frame, then closes
             self._closing.append(self._conn)
             self._conn = None
-            self._shared.wake()
+            self._threads.wake()
 
     def _start_tls(self, event: StartTls) -> None:
         if self._conn is not None:
             self._conn.start_tls = True  # _read wraps the socket after this read
 
     def _request_token(self, event: TokenRequested) -> None:
-        self._shared.start_tokens()
-        self._shared.tokens.put(event)  # its own thread: no callback can hold it up
+        self._threads.start_tokens()
+        self._threads.tokens.put(event)  # its own thread: no callback can hold it up
 
     def _schedule(self, callback: Callback, event: Any) -> None:
         self._start_threads()  # a callback before connect() (a subscribe's) runs too
-        self._shared.callbacks.put((callback, event))
+        self._threads.callbacks.put((callback, event))
 
     def _make_subscription(self, channel: str, options: SubscribeOptions) -> Subscription:
         return Subscription(self, channel, options)
@@ -152,15 +138,14 @@ class Client(TlsClient, SyncClient[Subscription]):
                 for key, mask in ready:
                     if key.data is None:
                         with contextlib.suppress(BlockingIOError):
-                            while self._shared.wake_r.recv(4096):
+                            while self._threads.wake_r.recv(4096):
                                 pass
                     else:
                         self._on_ready(key.data, mask)
-                conn, now = self._conn, time.monotonic()
-                if conn is not None and conn.phase == "connect" and now >= conn.give_up:
-                    self._next_address(
-                        conn, TransportError(f"connect to {conn.event.host} timed out")
-                    )
+                conn = self._conn
+                if conn and conn.phase == "connect" and time.monotonic() >= conn.give_up:
+                    slow = TransportError(f"connect to {conn.event.host} timed out")
+                    self._advance(conn, lambda: conn.next_address(slow, self._open_socket))
             if self._deadline is not None and time.monotonic() >= self._deadline:
                 self._drive(lambda now: self._proto.handle_timeout(now=now))
         except Exception as error:
@@ -176,28 +161,8 @@ class Client(TlsClient, SyncClient[Subscription]):
     def _resolve(self, host: str, port: int) -> list[Any]:
         return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
-    def _dial(self, event: OpenTransport) -> None:
-        """Resolve without the lock (it may take long), then dial the first address."""
-        try:
-            addresses, failure = self._resolve(event.host, event.port), None
-        except Exception as error:
-            addresses, failure = [], error
-        with self._lock:
-            if self._opening is not event:
-                return  # given up meanwhile: a close, or a newer attempt
-            self._opening = None
-            deadline = time.monotonic() + self._options.timeout
-            dialing = Dialing(event.host, addresses, deadline)
-            if failure is not None:
-                dialing.failed(failure)
-            try:
-                conn = self._conn = _Conn(event, dialing, self._dial_next(dialing))
-            except Exception as error:
-                self._transport_failed(error)
-                return
-            self._shared.selector.modify(conn.sock.fileno(), _W, conn)
-
     def _open_socket(self, address: Any) -> socket.socket:
+        """A socket connecting (non-blocking) to one ``getaddrinfo`` entry."""
         family, kind, proto, _, sockaddr = address
         sock = socket.socket(family, kind, proto)
         try:
@@ -210,67 +175,65 @@ class Client(TlsClient, SyncClient[Subscription]):
             raise
         return sock
 
-    def _dial_next(self, dialing: Dialing[Any]) -> _Dialed:
-        """Start connecting to the next address that takes a socket; else the last error."""
-        while (step := dialing.next(time.monotonic())) is not None:
-            try:
-                sock = self._open_socket(step[0])
-            except Exception as failed:
-                dialing.failed(failed)
-                continue
-            self._shared.sockets.add(sock)
-            self._shared.selector.register(sock.fileno(), _W, None)
-            return sock, time.monotonic() + step[1]
-        raise dialing.error()
-
-    def _next_address(self, conn: _Conn, error: BaseException) -> None:
-        """The address being dialed failed: the next one, else the attempt failed."""
-        conn.dialing.failed(error)
-        self._unregister(conn)
+    def _dial(self, event: OpenTransport) -> None:
+        """Resolve without the lock (it may take long), then dial the first address."""
         try:
-            conn.sock, conn.give_up = self._dial_next(conn.dialing)
-        except Exception as failed:
-            self._lost(conn, failed)
-            return
-        self._shared.selector.modify(conn.sock.fileno(), _W, conn)
-
-    def _on_ready(self, conn: _Conn, mask: int) -> None:
-        """Advance ``conn`` on readiness ``mask`` (0: only flush)."""
-        try:
-            if mask and conn.phase == "connect":
-                code = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                if code:  # refused: the next address, in what is left of the budget
-                    self._next_address(conn, OSError(code, os.strerror(code)))
-                    return
-                conn.phase = "open"
-                if conn.event.tls:
-                    self._wrap(conn)
-                else:
-                    self._opened(conn)
-            if mask and conn.phase == "tls":
-                assert isinstance(conn.sock, ssl.SSLSocket)
-                try:
-                    conn.sock.do_handshake()
-                    conn.phase = "open"
-                    self._opened(conn)
-                except ssl.SSLWantReadError:
-                    conn.want = _R
-                except ssl.SSLWantWriteError:
-                    conn.want = _W
-            elif mask & _R and conn.phase == "open":
-                self._read(conn)
-            self._flush(conn)  # right after reading: a pong never waits for a callback
+            addresses, failure = self._resolve(event.host, event.port), None
         except Exception as error:
-            self._lost(conn, error)
+            addresses, failure = [], error
+        with self._lock:
+            if self._opening is not event:
+                return  # given up meanwhile: a close, or a newer attempt
+            self._opening = None
+            dialing = Dialing(event.host, addresses, time.monotonic() + self._options.timeout)
+            if failure is not None:
+                dialing.failed(failure)
+            try:
+                self._conn = Conn(event, dialing, self._threads, self._open_socket)
+            except Exception as error:
+                self._transport_failed(error)
 
-    def _opened(self, conn: _Conn) -> None:
+    def _advance(self, conn: Conn, step: Callable[[], object]) -> None:
+        """One step of ``conn``; whatever it raises drops it (reported if current)."""
+        try:
+            step()
+        except Exception as error:
+            if conn is self._conn:
+                self._conn = None
+                self._transport_failed(error)
+            self._drop(conn)
+
+    def _on_ready(self, conn: Conn, mask: int) -> None:
+        """Advance ``conn`` on readiness ``mask`` (0: only flush)."""
+        self._advance(conn, lambda: self._step(conn, mask))
+
+    def _step(self, conn: Conn, mask: int) -> None:
+        if mask and conn.phase == "connect":
+            error = conn.connect_error()
+            if error is not None:  # refused: the next address, in what is left of the budget
+                conn.next_address(error, self._open_socket)
+                return
+            conn.phase = "open"
+            if conn.event.tls:
+                conn.wrap(self._tls_context())
+            else:
+                self._opened(conn)
+        if mask and conn.phase == "tls":
+            if conn.handshake():
+                self._opened(conn)
+        elif mask & R and conn.phase == "open":
+            self._read(conn)
+        if conn.flush(conn is self._conn):  # right after reading: a pong never waits
+            self._drop(conn)
+
+    def _opened(self, conn: Conn) -> None:
         if conn is self._conn:
             done = self._proto.tls_started if conn.tunnel else self._proto.transport_opened
             self._drive(lambda now: done(now=now))
 
-    def _read(self, conn: _Conn) -> None:
+    def _read(self, conn: Conn) -> None:
         proto = self._proto
-        try:
+        with contextlib.suppress(*AGAIN):
             while conn is self._conn:
                 data = conn.sock.recv(65536)
                 if not data:
@@ -279,54 +242,14 @@ class Client(TlsClient, SyncClient[Subscription]):
                 self._drive(lambda now: proto.receive_data(data, now=now))  # noqa: B023
                 if conn.start_tls:  # the tunnel is up: TLS inside it, then the WebSocket
                     conn.start_tls, conn.tunnel = False, True
-                    self._wrap(conn)
+                    conn.wrap(self._tls_context())
                     return
-                if not isinstance(conn.sock, ssl.SSLSocket) or not conn.sock.pending():
+                if not conn.more_to_read():
                     return
-        except _AGAIN:
-            return
 
-    def _wrap(self, conn: _Conn) -> None:
-        self._shared.sockets.discard(conn.sock)
-        conn.sock = self._tls_context().wrap_socket(
-            conn.sock, server_hostname=conn.event.server_hostname, do_handshake_on_connect=False
-        )
-        self._shared.sockets.add(conn.sock)
-        conn.phase, conn.want = "tls", _W
-
-    def _flush(self, conn: _Conn) -> None:
-        if conn.phase == "open":
-            try:
-                while conn.out:
-                    del conn.out[: conn.sock.send(conn.out)]
-            except _AGAIN:
-                pass
-            except OSError:
-                if conn is self._conn:
-                    raise
-                conn.out.clear()  # a socket given up on: its close frame is best effort
-            conn.want = _R | _W if conn.out else _R
-        if conn.closing and not (conn.out and conn.phase == "open"):
-            self._drop(conn)
-        elif self._shared.selector.get_key(conn.sock.fileno()).events != conn.want:
-            self._shared.selector.modify(conn.sock.fileno(), conn.want, conn)
-
-    def _lost(self, conn: _Conn, error: BaseException) -> None:
-        """``conn`` broke: reported if it is the current one; dropped."""
-        if conn is self._conn:
-            self._conn = None
-            self._transport_failed(error)
-        self._drop(conn)
-
-    def _unregister(self, conn: _Conn) -> None:
-        with contextlib.suppress(KeyError, ValueError):  # not registered, or closed
-            self._shared.selector.unregister(conn.sock)
-        self._shared.sockets.discard(conn.sock)
-        conn.sock.close()
-
-    def _drop(self, conn: _Conn) -> None:
+    def _drop(self, conn: Conn) -> None:
         if conn is self._conn:
             self._conn = None
         if conn in self._closing:
             self._closing.remove(conn)
-        self._unregister(conn)
+        conn.close()

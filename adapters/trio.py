@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -44,13 +43,13 @@ class _Conn:
 
 
 class Subscription(AsyncSubscription["Client"]):
-    """``await sub.subscribe()``, ``async for pub in sub``, ``sub.on(name, callback)``."""
+    """A trio client's subscription: iterate it inside the client's ``async with``."""
 
 
 class Client(TlsClient, AsyncClient[Subscription]):
-    """``async with Client(url, token=...) as client:``; the API of ``docs/adapters.md``."""
+    """The trio client: it runs inside ``async with Client(url, token=...) as client:``,
+    which holds its nursery (docs/adapters.md)."""
 
-    _rng_factory = random.Random
     _log = logging.getLogger("centrifugo_proto.trio")
 
     def _setup(self) -> None:

@@ -9,10 +9,12 @@ or through a TLS context that fails once; the server is always the real Centrifu
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import ssl
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +197,31 @@ def test_construction_needs_no_loop_and_starts_nothing(
     with adapter.enter(client) as connected:
         assert connected.state is ClientState.CONNECTED
         assert connected.publish(unique("public:built-"), 1) == PublishResult()
+
+
+def test_a_blocking_client_nobody_closes_is_released_by_its_finalizer(
+    centrifugo: CentrifugoServer,
+) -> None:
+    """Connected, subscribed, then dropped without close(): once collected, its
+    threads end and its sockets close (its threads never held it while waiting)."""
+    threads, fds = set(threading.enumerate()), _fds()
+    channel = unique("public:dropped-")
+    client = blocking_adapter.Client(centrifugo.ws_url)
+    client.connect()
+    sub = client.subscribe(channel)
+    client.publish(channel, "x")
+    assert sub._next(TIMEOUT).data == "x"
+    started = set(threading.enumerate()) - threads
+    assert {t.name for t in started} == {"centrifugo-io", "centrifugo-callbacks"}
+    collected = threading.Event()
+    weakref.finalize(client, collected.set)
+    del client, sub
+    gc.collect()
+    assert collected.is_set()
+    for thread in started:
+        thread.join(TIMEOUT)
+    assert [t.name for t in started if t.is_alive()] == []
+    assert {fd for fd in _fds() - fds if os.path.exists(f"/proc/self/fd/{fd}")} == set()
 
 
 @pytest.mark.parametrize("url", ["ws://a..b/", "ws://bad_host_ä.test:99999/"])
