@@ -120,13 +120,16 @@ redis:
 
 # --- Checks ---------------------------------------------------------------------
 
-# ruff over every Python directory; mypy --strict over the library, and over the
-# test harness and the script that uses it (imported as `harness` from tests/).
+# ruff over every Python directory; mypy --strict over the library, over the
+# test harness and the script that uses it (imported as `harness` from tests/), and
+# over the typed usage example (every public method of every adapter, each result
+# with its precise type: tests/typed_usage.py).
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/mypy --strict $(MYPY_DIRS)
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
+	$(BIN)/mypy --strict tests/typed_usage.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %
