@@ -93,6 +93,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
             finally:
                 with trio.CancelScope(shield=True):
                     await self.close()
+                self._nursery = None  # it takes no new task: the client is outside it now
 
     # -- the hooks of the base and the async layer ------------------------------------
 
@@ -124,8 +125,8 @@ class Client(TlsClient, AsyncClient[Subscription]):
             return await awaitable
 
     def _spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
-        if self._nursery is None:
-            raise LocalProtocolError("the trio client runs inside `async with Client(...)`")
+        self._check_running()
+        assert self._nursery is not None
         self._nursery.start_soon(self._scoped, fn, args, name=fn)
 
     async def _scoped(self, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:

@@ -102,8 +102,10 @@ class SubscriptionBase(Callbacks, Generic[C]):
             self._readable.set()
 
     def _arm_reader(self) -> Wakeup:
-        """A fresh wake-up for a reader about to wait (set by the next delivery)."""
-        self._readable = self.client._new_wakeup()
+        """What a reader about to wait waits for, set by the next delivery; readers
+        waiting at once share it (a set one is never reused)."""
+        if self._readable is None or self._readable.is_set():
+            self._readable = self.client._new_wakeup()
         return self._readable
 
     def _no_publication(self, timeout: float | None) -> CommandTimeout:

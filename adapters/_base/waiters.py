@@ -20,6 +20,7 @@ class Wakeup(Protocol):
     """Set once when something arrived; the adapter knows how to wait for it."""
 
     def set(self) -> None: ...
+    def is_set(self) -> bool: ...
 
 
 class Pending(Generic[T]):

@@ -67,6 +67,9 @@ class Wakeup:
     def set(self) -> None:
         self.sets += 1
 
+    def is_set(self) -> bool:
+        return self.sets > 0
+
 
 class Sub(SubscriptionBase["Client"]):
     pass
@@ -266,9 +269,14 @@ def test_subscriptions_buffer_publications_and_settle_subscribe_waits():
     on_pub: list[Any] = []
     sub.on("publication", on_pub.append)
     reader = sub._arm_reader()
-    for offset in (5, 6, 7):
+    assert sub._arm_reader() is reader  # a second reader waits for the same wake-up
+    client.feed(push_pub("chat", {"n": 5}, 5))
+    assert reader.sets == 1  # type: ignore[attr-defined]
+    later = sub._arm_reader()
+    assert later is not reader  # a set one is never reused
+    for offset in (6, 7):
         client.feed(push_pub("chat", {"n": offset}, offset))
-    assert reader.sets == 3  # type: ignore[attr-defined]
+    assert later.sets == 2  # type: ignore[attr-defined]
     assert sub._buffered() == 2
     assert sub.dropped == 1  # counted as it was dropped
     assert sub._ready()
