@@ -1,12 +1,13 @@
 # Developer and CI tasks for centrifugo-proto (GNU make).
 #
 #   make test    lint, then the whole test suite against a real Centrifugo
+#                (v6, and 1.8.0 for the 1.x dialect)
 #   make demo    run examples/quickstart.py against a throw-away Centrifugo
 #   make lint    ruff (lint + format check) and mypy --strict
 #
-# Every target sets up what it needs: the virtualenv in .venv/ and the
-# Centrifugo binary in .cache/bin/ (both ignored by git) are created on first
-# use and reused afterwards.
+# Every target sets up what it needs: the virtualenv in .venv/, the Centrifugo
+# binary in .cache/bin/ and the Centrifugo 1.8.0 binary in .cache/legacy/ (all
+# ignored by git) are created on first use and reused afterwards.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -36,10 +37,22 @@ CENTRIFUGO_BIN := $(CENTRIFUGO_DIR)/centrifugo
 # Holds the version the binary next to it was built from.
 CENTRIFUGO_STAMP := $(CENTRIFUGO_DIR)/centrifugo.version
 
+# --- Centrifugo 1.8.0 (the 1.x dialect) -------------------------------------------
+
+# The last 1.x release, built by the kit's build.sh from the release's own
+# dependency pins (the kit's README says how). The kit is only read, never
+# written into; override its place with `make LEGACY_SERVER_KIT=DIR ...`.
+LEGACY_SERVER_KIT ?= $(CURDIR)/../shared/legacy-server
+LEGACY_VERSION := v1.8.0
+LEGACY_DIR := .cache/legacy
+LEGACY_BIN := $(CURDIR)/$(LEGACY_DIR)/centrifugo
+# build.sh writes it only after a successful build.
+LEGACY_STAMP := $(LEGACY_DIR)/centrifugo.version
+
 # --- Lint scope ---------------------------------------------------------------
 
 # Only the directories that exist, so the target works while the tree grows.
-LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz)
+LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz bench)
 # mypy stops with an error on a directory without Python files (adapters/ before
 # the first adapter lands), so it gets only those that have some.
 MYPY_DIRS := $(foreach d,centrifugo_proto adapters,$(if $(wildcard $(d)/*.py),$(d)))
@@ -49,18 +62,21 @@ MYPY_DIRS := $(foreach d,centrifugo_proto adapters,$(if $(wildcard $(d)/*.py),$(
 # One harness per parser plus the whole client (fuzz/README.md). New inputs found go
 # to .cache/fuzz/<target>/ (the seed corpus in fuzz/corpus/ is only read), crashes to
 # .cache/fuzz/<target>-crash-*.
-FUZZ_TARGETS := fuzz_json_codec fuzz_websocket fuzz_client
+FUZZ_TARGETS := fuzz_json_codec fuzz_websocket fuzz_client fuzz_fossil fuzz_caller
 FUZZ_WORK := .cache/fuzz
 # make fuzz: each harness this many seconds (CI: about two minutes in all).
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
 # make fuzz-long: executions per harness, 10 million in total, all three at once on
 # two cores: the codec harness ran at about 1700 exec/s there, the framing one at 170
 # and the whole client at 70 (alone on a core: 17000, 350, 190), so this takes about
-# an hour and a half; the cheap parser carries the bulk.
-FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:300000
+# an hour and a half; the cheap parser carries the bulk. The delta decoder ran at 3260
+# exec/s alone on a busy machine: its 2 million take 10 to 20 minutes of one core. The
+# caller harness ran at about 830 exec/s on a busy machine: 1 million, about 20 minutes.
+FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:300000 \
+  fuzz_fossil:2000000 fuzz_caller:1000000
 FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 
-.PHONY: help venv centrifugo redis lint test demo clean distclean fuzz fuzz-long FORCE
+.PHONY: help venv centrifugo legacy-server redis lint test demo clean distclean fuzz fuzz-long FORCE
 
 help:
 	@echo "make test       lint, unit + property tests (coverage gate), integration; CI: fuzz"
@@ -70,6 +86,7 @@ help:
 	@echo "make fuzz-long  the fuzz harnesses for 10 million executions in all (not in CI)"
 	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
 	@echo "make centrifugo build Centrifugo $(CENTRIFUGO_VERSION) into .cache/bin/"
+	@echo "make legacy-server build Centrifugo $(LEGACY_VERSION) into $(LEGACY_DIR)/ (1.x tests)"
 	@echo "make redis      install Debian's redis-server if missing (the Redis engine tests)"
 	@echo "make clean      remove caches and build output (keeps the Centrifugo binary)"
 	@echo "make distclean  clean, and also remove $(VENV)/ and .cache/"
@@ -108,6 +125,28 @@ centrifugo:
 	  echo "$(CENTRIFUGO_VERSION)" > "$(CENTRIFUGO_STAMP)"; \
 	fi
 
+# Rebuilt when the binary is missing or its stamp is not $(LEGACY_VERSION). Without
+# the kit: outside CI a notice, and the 1.x integration tests skip saying what is
+# missing; in CI (CI=true) an error, as those tests must run there.
+legacy-server:
+	@if [ -x "$(LEGACY_BIN)" ] && \
+	    [ "$$(cat "$(LEGACY_STAMP)" 2>/dev/null)" = "$(LEGACY_VERSION)" ]; then \
+	  echo "centrifugo $(LEGACY_VERSION) is up to date in $(LEGACY_DIR)"; \
+	elif [ ! -f "$(LEGACY_SERVER_KIT)/build.sh" ]; then \
+	  if [ "$(CI)" = true ]; then \
+	    echo "legacy-server: the Centrifugo $(LEGACY_VERSION) build kit is missing:" \
+	      "no build.sh in $(LEGACY_SERVER_KIT) (set LEGACY_SERVER_KIT=DIR);" \
+	      "CI runs the 1.x integration tests and needs it" >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "legacy-server: the Centrifugo $(LEGACY_VERSION) build kit is missing:" \
+	    "no build.sh in $(LEGACY_SERVER_KIT) (set LEGACY_SERVER_KIT=DIR);" \
+	    "the 1.x integration tests will skip"; \
+	else \
+	  echo "building centrifugo $(LEGACY_VERSION) into $(LEGACY_DIR) (first time: about a minute)"; \
+	  bash "$(LEGACY_SERVER_KIT)/build.sh" $(LEGACY_DIR); \
+	fi
+
 # The resilience tests run Centrifugo on a Redis engine; the harness starts
 # redis-server itself (tests/harness/redis.py). Debian's package is installed
 # when no redis-server is on PATH (needs root, as in CI). The package's own
@@ -140,11 +179,17 @@ lint: venv
 # target like any other failure).
 # Extra pytest arguments: make test PYTEST_ARGS='-x -k rpc'
 PYTEST_ARGS ?=
-test: venv centrifugo redis lint
+# The adapter-policy tests build their clients without a codec choice (JSON only):
+# they are not the core's, and stay out of the second-codec pass.
+UNIT_ONLY_JSON := --ignore=tests/unit/test_base_client.py
+test: venv centrifugo legacy-server redis lint
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest tests/unit tests/property $(PYTEST_ARGS)
 	$(BIN)/coverage report
-	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BIN)/pytest tests \
+	@echo "the core's unit suite again, with the second codec written in the tests (binary frames)"
+	CENTRIFUGO_TEST_CODEC=binary-json $(BIN)/pytest tests/unit -q $(UNIT_ONLY_JSON) $(PYTEST_ARGS)
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" CENTRIFUGO_LEGACY_BIN="$(LEGACY_BIN)" \
+	  CENTRIFUGO_LEGACY_KIT="$(LEGACY_SERVER_KIT)" $(BIN)/pytest tests \
 	  --ignore=tests/unit --ignore=tests/property $(PYTEST_ARGS)
 	@if [ "$(CI)" = true ]; then $(MAKE) fuzz; else echo "make fuzz: in CI only here (run it by hand)"; fi
 

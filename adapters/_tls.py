@@ -17,7 +17,7 @@ from typing import Any
 
 from centrifugo_proto.errors import TransportError
 
-__all__ = ["CertificateError", "TlsClient", "certificate_error", "shared_context"]
+__all__ = ["CertificateError", "TlsClient", "certificate_error", "client_context", "shared_context"]
 
 log = logging.getLogger("centrifugo_proto.adapters")
 _made: dict[bool, ssl.SSLContext] = {}  # ssl_no_verify → the shared default context
@@ -53,6 +53,11 @@ def shared_context(no_verify: bool) -> ssl.SSLContext:
     return context
 
 
+def client_context(ssl_context: ssl.SSLContext | None, no_verify: bool) -> ssl.SSLContext:
+    """``ssl_context`` if given, else the shared default (``shared_context``)."""
+    return ssl_context if ssl_context is not None else shared_context(no_verify)
+
+
 def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
     """The certificate failure behind ``exc`` (trio wraps it), if that is what it is."""
     seen: BaseException | None = exc
@@ -73,15 +78,12 @@ class TlsClient:
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
-            if self._ssl_context is not None:
-                self._tls = self._ssl_context
-            else:
-                if self._ssl_no_verify:
-                    log.warning(
-                        "ssl_no_verify=True: the server's TLS certificate is NOT verified; "
-                        "anyone on the path can read and change the traffic"
-                    )
-                self._tls = shared_context(self._ssl_no_verify)
+            if self._ssl_no_verify:
+                log.warning(
+                    "ssl_no_verify=True: the server's TLS certificate is NOT verified; "
+                    "anyone on the path can read and change the traffic"
+                )
+            self._tls = client_context(self._ssl_context, self._ssl_no_verify)
         return self._tls
 
     def _fatal(self, error: BaseException) -> BaseException | None:

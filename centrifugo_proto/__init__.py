@@ -11,13 +11,19 @@ from .client import ClientProtocol
 from .codes import ConnectingCode, DisconnectedCode, SubscribingCode, UnsubscribedCode
 from .endpoints import Endpoint
 from .errors import (
+    ApiError,
+    ApiHttpError,
+    ApiUnauthorized,
     CentrifugoError,
     ClientDisconnected,
     CommandTimeout,
     DecodeError,
+    LegacyApiError,
     LocalProtocolError,
+    RemoteProtocolError,
     ReplyError,
     SubscriptionCancelled,
+    TokenError,
     TransportError,
     Unauthorized,
 )
@@ -50,6 +56,7 @@ from .results import (
     ClientInfo,
     ConnectResult,
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     Publication,
@@ -65,6 +72,9 @@ from .states import ClientState, SubscriptionState
 from .tokens import connection_token, generate_token, jwt_encode, subscription_token
 
 __all__ = [
+    "ApiError",
+    "ApiHttpError",
+    "ApiUnauthorized",
     "CentrifugoError",
     "ClientDisconnected",
     "ClientInfo",
@@ -88,10 +98,12 @@ __all__ = [
     "HistoryResult",
     "JoinReceived",
     "LeaveReceived",
+    "LegacyApiError",
     "LocalProtocolError",
     "MessageReceived",
     "OpenTransport",
     "PingReceived",
+    "PingResult",
     "PresenceResult",
     "PresenceStatsResult",
     "Publication",
@@ -99,6 +111,7 @@ __all__ = [
     "PublicationsLost",
     "PublishResult",
     "RefreshResult",
+    "RemoteProtocolError",
     "ReplyError",
     "RpcResult",
     "StartTls",
@@ -111,6 +124,7 @@ __all__ = [
     "SubscriptionCancelled",
     "SubscriptionOptions",
     "SubscriptionState",
+    "TokenError",
     "TokenRefreshed",
     "TokenRequested",
     "TransportClosed",

@@ -10,7 +10,9 @@ Nothing raises out of :meth:`~ClientProtocol.receive_data`,
 :meth:`~ClientProtocol.receive_eof` or :meth:`~ClientProtocol.handle_timeout`:
 bad input from the server becomes a "bad protocol" reconnect. Any other
 exception from them is a bug (the fuzzers check exactly this). Misuse by the
-caller raises :class:`LocalProtocolError` and changes no state.
+caller raises :class:`LocalProtocolError` and changes no state: every argument
+is checked (:mod:`.validate`) and every command encoded before the session
+hears of it (STYLE-ANCHORS L16).
 """
 
 from __future__ import annotations
@@ -20,22 +22,35 @@ from collections.abc import Sequence
 from typing import Any
 
 from .backoff import RandomSource
-from .codecs import json as json_codec
+from .codecs import Codec, resolve_codec
+from .commands import (
+    Command,
+    HistoryRequest,
+    PresenceRequest,
+    PresenceStatsRequest,
+    PublishRequest,
+    RpcRequest,
+    SendRequest,
+)
+from .delta import DeltaStats
+from .dialect import Dialect, resolve_dialect
 from .endpoints import Endpoint, parse_endpoint
 from .errors import DecodeError, LocalProtocolError
-from .events import (
-    CloseTransport,
-    Event,
-    OpenTransport,
-    StartTls,
-    TokenRequested,
-    TransportClosed,
-)
+from .events import CloseTransport, Event, OpenTransport, StartTls, TokenRequested, TransportClosed
+from .filters import FilterNode
 from .options import ClientOptions, SubscriptionOptions
 from .proxy import ProxyHandshake, parse_proxy
 from .results import StreamPosition
 from .session import Session
-from .states import ClientState, SubscriptionState
+from .states import ClientState, Phase, PhaseInput, SubscriptionState
+from .validate import (
+    check_bool,
+    check_channel,
+    check_limit,
+    check_now,
+    check_position,
+    check_str,
+)
 from .websocket import (
     ABNORMAL_CLOSURE,
     WebSocketClosed,
@@ -46,7 +61,8 @@ from .websocket import (
 
 __all__ = ["ClientProtocol"]
 
-_CODECS = {"json": json_codec}
+#: The ``delta=`` of subscribe: none, or Fossil (the only type Centrifugo has, §7).
+_DELTA_TYPES = frozenset({"", "fossil"})
 
 
 class _MidpointJitter:
@@ -55,6 +71,10 @@ class _MidpointJitter:
 
     def random(self) -> float:
         return 0.5
+
+
+def _optional_str(value: Any, what: str) -> str | None:
+    return None if value is None else check_str(value, what)
 
 
 class ClientProtocol:
@@ -66,7 +86,9 @@ class ClientProtocol:
             through :class:`TokenRequested` when ``has_token_source``).
         data: connect data (passed to a connect proxy).
         name, version: client name and application version sent on connect.
-        codec: ``"json"`` (Protobuf comes in its own issue).
+        codec: ``"json"``, or a :class:`~centrifugo_proto.codecs.Codec` of your own.
+        protocol: ``"current"`` (Centrifugo v5/v6), or a
+            :class:`~centrifugo_proto.dialect.Dialect` of your own.
         options: timeouts, backoff, ping delay.
         rng: anything with ``random()``: jitter for backoff.
         has_token_source: the adapter answers ``TokenRequested`` events
@@ -82,40 +104,53 @@ class ClientProtocol:
         data: Any = None,
         name: str = "python",
         version: str = "",
-        codec: str = "json",
+        codec: str | Codec = "json",
         options: ClientOptions | None = None,
         rng: RandomSource | None = None,
         *,
         has_token_source: bool = False,
         headers: Sequence[tuple[str, str]] = (),
         proxy: str | None = None,
+        protocol: str | Dialect = "current",
     ) -> None:
-        codec_module = _CODECS.get(codec)
-        if codec_module is None:
-            raise LocalProtocolError(f"unknown codec {codec!r}; known: {sorted(_CODECS)}")
-        self._codec = codec_module
+        self._dialect = resolve_dialect(protocol)
+        if isinstance(codec, str) and codec not in self._dialect.codecs:
+            known = ", ".join(self._dialect.codecs)
+            raise LocalProtocolError(
+                f"unknown codec {codec!r} for the {self._dialect.name} protocol; known: {known}"
+            )
+        self._codec = codec_ = resolve_codec(codec)
+        token = _optional_str(token, "token")
+        check_str(name, "name")
+        check_str(version, "version")
         if data is not None:
-            codec_module.check_payload(data)
+            codec_.check_payload(data)
         urls = [endpoints] if isinstance(endpoints, str) else list(endpoints)
         if not urls:
             raise LocalProtocolError("no endpoint given")
         via = None if proxy is None else parse_proxy(proxy)
-        subprotocols, extra = codec_module.SUBPROTOCOLS, tuple(headers)
+        subprotocols = () if codec_.subprotocol is None else (codec_.subprotocol,)
+        extra = tuple((check_str(k, "header"), check_str(v, "header")) for k, v in headers)
         parsed = [parse_endpoint(u, subprotocols, extra, via) for u in urls]
+        # The kind of frame this codec's messages travel in, chosen once.
+        self._frame_kind = codec_.frame_kind
+        self._message_type = codec_.frame_kind.message_type
         self._events: deque[Event] = deque()
         self._out = bytearray()
         self._ws: WebSocketLayer | None = None
         self._endpoint: Endpoint | None = None
-        #: The proxy's CONNECT in progress; then whether TLS inside the tunnel is awaited.
+        #: The proxy's CONNECT in progress (phase TUNNEL).
         self._tunnel: ProxyHandshake | None = None
-        self._awaiting_tls = False
         self._session = Session(
             endpoints=parsed,
             transport=self,
             events=self._events,
             options=options or ClientOptions(),
             rng=rng or _MidpointJitter(),
-            token=token,
+            dialect=self._dialect,
+            encode=codec_.encode,
+            codec=codec_,
+            credentials=token,
             data=data,
             name=name,
             version=version,
@@ -129,12 +164,25 @@ class ClientProtocol:
         return self._session.state
 
     @property
+    def phase(self) -> Phase:
+        """The connection's finer phase (``docs/states.md``)."""
+        return self._session.phase
+
+    @property
     def client_id(self) -> str | None:
         """The connection id from the last connect reply."""
         return self._session.client_id
 
     def subscription_state(self, channel: str) -> SubscriptionState | None:
-        return self._session.subscription_state(channel)
+        return self._session.subscription_states().get(channel)
+
+    def subscription_states(self) -> dict[str, SubscriptionState]:
+        """Every subscription this client holds, by channel."""
+        return self._session.subscription_states()
+
+    def delta_stats(self, channel: str) -> DeltaStats | None:
+        """What delta compression did on ``channel`` since it was negotiated (§7)."""
+        return self._session.delta_stats(channel)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -158,7 +206,7 @@ class ClientProtocol:
 
     def open_transport(self, endpoint: Endpoint, attempt: int) -> None:
         self._endpoint = endpoint
-        self._tunnel, self._awaiting_tls = None, False
+        self._tunnel = None
         self._events.append(OpenTransport(endpoint=endpoint, attempt=attempt))
 
     def close_transport(self, code: int, reason: str) -> None:
@@ -166,6 +214,7 @@ class ClientProtocol:
         if ws is not None:
             self._out += ws.close(code, reason[:100])
             self._ws = None
+        self._tunnel = None
         self._events.append(CloseTransport())
 
     def _flush(self) -> None:
@@ -176,43 +225,47 @@ class ClientProtocol:
         # Defensive: the session clears ``outgoing`` whenever it lets the transport go
         # (teardown), so commands never wait here without an open WebSocket.
         if ws is not None and ws.open:  # pragma: no branch
-            message = self._codec.encode_commands(session.outgoing)
-            self._out += ws.send_text(message)
+            self._out += ws.send(self._codec.frame(session.outgoing))
         session.outgoing.clear()
 
     # -- inputs from the adapter ----------------------------------------------------------
 
     def connect(self, *, now: float) -> None:
-        self._session.connect(now)
+        self._session.connect(check_now(now))
         self._flush()
 
     def disconnect(self, *, now: float) -> None:
-        self._session.disconnect(now)
+        self._session.disconnect(check_now(now))
         self._flush()
 
     def close(self, *, now: float) -> None:
-        self._session.close(now)
+        self._session.close(check_now(now))
 
     def transport_opened(self, *, now: float) -> None:
         """The socket (TCP, TLS) is up: the WebSocket handshake is queued."""
-        if not self._session.transport_opened(now):
+        check_now(now)
+        endpoint = self._endpoint
+        via_proxy = endpoint is not None and endpoint.proxy is not None
+        step = PhaseInput.TRANSPORT_OPENED_TO_PROXY if via_proxy else PhaseInput.TRANSPORT_OPENED
+        if not self._session.phase_input(step):
             self._events.append(CloseTransport())  # nobody waits for this socket any more
             return
-        endpoint = self._endpoint
         assert endpoint is not None
         if endpoint.proxy is not None:  # the tunnel first (proxy.py)
             self._tunnel = ProxyHandshake(endpoint.proxy, endpoint.host, endpoint.port)
             self._out += self._tunnel.request()
             return
-        self._ws = WebSocketLayer(endpoint)
+        self._start_websocket(endpoint)
+
+    def _start_websocket(self, endpoint: Endpoint) -> None:
+        self._ws = WebSocketLayer(endpoint, self._frame_kind)
         self._out += self._ws.handshake()
 
     def tls_started(self, *, now: float) -> None:
         """TLS asked for by :class:`StartTls` is up: the WebSocket handshake is queued."""
-        if self._awaiting_tls and self._endpoint is not None:
-            self._awaiting_tls = False
-            self._ws = WebSocketLayer(self._endpoint)
-            self._out += self._ws.handshake()
+        check_now(now)
+        if self._session.phase_input(PhaseInput.TLS_STARTED) and self._endpoint is not None:
+            self._start_websocket(self._endpoint)
 
     def _receive_tunnel(self, tunnel: ProxyHandshake, data: bytes | None, now: float) -> None:
         answer = tunnel.receive_data(data)
@@ -227,31 +280,37 @@ class ClientProtocol:
         elif endpoint.tls and rest:
             self.transport_failed("proxy sent bytes before the TLS handshake", now=now)
         elif endpoint.tls:
-            self._awaiting_tls = True
+            self._session.phase_input(PhaseInput.TUNNEL_OPENED_FOR_TLS)
             self._events.append(StartTls(endpoint=endpoint))
         else:
-            self._awaiting_tls = True
-            self.tls_started(now=now)  # no TLS: straight to the WebSocket handshake
+            self._session.phase_input(PhaseInput.TUNNEL_OPENED)
+            self._start_websocket(endpoint)  # no TLS: straight to the WebSocket handshake
             if rest:
                 self._receive(rest, now)
 
     def transport_failed(self, reason: str, *, now: float) -> None:
         """Could not connect, or a read or write failed."""
-        self._ws, self._tunnel, self._awaiting_tls = None, None, False
+        reason = check_str(reason, "reason")
+        now = check_now(now)
+        self._ws, self._tunnel = None, None
         self._session.transport_failed(now, reason)
         self._flush()
 
     def receive_data(self, data: bytes, *, now: float) -> None:
         """Bytes from the socket."""
+        now = check_now(now)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise LocalProtocolError(f"data must be bytes, got {type(data).__name__}")
         if data:
             if self._tunnel is not None:
-                self._receive_tunnel(self._tunnel, data, now)
+                self._receive_tunnel(self._tunnel, bytes(data), now)
             else:
-                self._receive(data, now)
+                self._receive(bytes(data), now)
             self._flush()
 
     def receive_eof(self, *, now: float) -> None:
         """The peer closed its side."""
+        now = check_now(now)
         if self._tunnel is not None:
             self._receive_tunnel(self._tunnel, None, now)
         else:
@@ -266,29 +325,34 @@ class ClientProtocol:
         items, reply = ws.receive_data(data)
         if reply:
             self._out += reply
-        decode = self._codec.decode_replies
+        decode = self._codec.decode
+        message_type = self._message_type
         for item in items:
             if self._ws is not ws:
                 return  # the session closed this transport mid-batch
-            if isinstance(item, str):
+            if type(item) is message_type:
                 try:
-                    messages = decode(item)
+                    messages = decode(item)  # type: ignore[arg-type]
                 except DecodeError as exc:
                     session.bad_protocol(now, str(exc))
                     return
                 session.receive(messages, now)
-            elif isinstance(item, bytes):
-                # JSON, the only codec yet, is text; a binary codec (Protobuf, an issue
-                # of its own) gets its messages decoded here instead.
-                if self._codec.TEXT:  # pragma: no branch
-                    session.bad_protocol(now, "binary frame in JSON mode")
-                    return
+            elif isinstance(item, str | bytes):
+                kind = "text" if isinstance(item, str) else "binary"
+                session.bad_protocol(now, f"{kind} frame in {self._codec.name} mode")
+                return
             elif isinstance(item, WebSocketOpened):
+                if item.subprotocol != self._codec.subprotocol:
+                    accepted, wanted = item.subprotocol, self._codec.subprotocol
+                    session.bad_protocol(
+                        now, f"server chose subprotocol {accepted!r}, not {wanted!r}"
+                    )
+                    return
                 session.transport_ready(now)
             elif isinstance(item, WebSocketClosed):
                 self._ws = None
                 self._events.append(TransportClosed(code=item.code, reason=item.reason))
-                session.transport_closed(now, item.code, item.reason)
+                session.server_closed(now, self._dialect.close_advice(item.code, item.reason))
             else:
                 assert isinstance(item, WebSocketFailed)
                 self._ws = None
@@ -297,26 +361,39 @@ class ClientProtocol:
             # EOF with no close frame (wsproto reports 1006 only once open).
             self._ws = None
             self._events.append(TransportClosed(code=ABNORMAL_CLOSURE, reason="connection lost"))
-            session.transport_closed(now, ABNORMAL_CLOSURE, "connection lost")
+            advice = self._dialect.close_advice(ABNORMAL_CLOSURE, "connection lost")
+            session.server_closed(now, advice)
 
     def handle_timeout(self, *, now: float) -> None:
         """Fire whatever is due at ``now`` (``next_deadline()`` has passed)."""
-        self._session.handle_timeout(now)
+        self._session.handle_timeout(check_now(now))
         self._flush()
 
     # -- tokens ---------------------------------------------------------------------------
 
     def provide_token(self, token_request: TokenRequested, token: str, *, now: float) -> None:
         """Answer a :class:`TokenRequested`; an empty token means "unauthorized"."""
-        self._session.provide_token(token_request.request_id, token, now)
-        self._flush()
+        now = check_now(now)
+        flow = self._session.tokens
+        flow.check(token_request)
+        check_str(token, "token")
+        request = flow.take(token_request)
+        if request is not None:  # else: for an older attempt or subscription (DESIGN "Effects")
+            self._session.provide_token(request, token, now)
+            self._flush()
 
     def token_failed(
         self, token_request: TokenRequested, unauthorized: bool = False, *, now: float
     ) -> None:
         """The token could not be had: retried later, or ``unauthorized`` stops."""
-        self._session.token_failed(token_request.request_id, unauthorized, now)
-        self._flush()
+        now = check_now(now)
+        flow = self._session.tokens
+        flow.check(token_request)
+        check_bool(unauthorized, "unauthorized")
+        request = flow.take(token_request)
+        if request is not None:
+            self._session.token_failed(request, unauthorized, now)
+            self._flush()
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -332,42 +409,64 @@ class ClientProtocol:
         join_leave: bool = False,
         since: StreamPosition | None = None,
         has_token_source: bool = False,
+        delta: str = "",
+        tags_filter: FilterNode | None = None,
     ) -> None:
-        """Subscribe to ``channel`` (again); events tell how it goes."""
-        if not channel:
-            raise LocalProtocolError("channel must not be empty")
+        """Subscribe to ``channel`` (again); events tell how it goes.
+
+        ``delta="fossil"`` asks for delta compression (§7; the namespace needs
+        ``allowed_delta_types``); ``tags_filter`` (a :mod:`~centrifugo_proto.filters`
+        tree) asks the server for the publications whose tags match (Centrifugo
+        >= 6.4, ``allow_tags_filter``). The server cannot filter a delta stream: the
+        two cannot be combined.
+        """
+        now = check_now(now)
+        if type(delta) is not str or delta not in _DELTA_TYPES:
+            raise LocalProtocolError(f"delta must be one of {sorted(_DELTA_TYPES)}, got {delta!r}")
+        if tags_filter is not None and not isinstance(tags_filter, FilterNode):
+            kind = type(tags_filter).__name__
+            raise LocalProtocolError(f"tags_filter must be a FilterNode (filters.tags), got {kind}")
+        if delta and tags_filter is not None:
+            raise LocalProtocolError("a tags filter and delta compression cannot be combined")
+        options = SubscriptionOptions(
+            token=_optional_str(token, "token"),
+            has_token_source=check_bool(has_token_source, "has_token_source"),
+            data=data,
+            recoverable=check_bool(recoverable, "recoverable"),
+            positioned=check_bool(positioned, "positioned"),
+            join_leave=check_bool(join_leave, "join_leave"),
+            since=None if since is None else check_position(since),
+            delta=delta,
+            tags_filter=tags_filter,
+        )
+        check_channel(channel)
         if data is not None:
             self._codec.check_payload(data)
-        options = SubscriptionOptions(
-            token=token,
-            has_token_source=has_token_source,
-            data=data,
-            recoverable=recoverable,
-            positioned=positioned,
-            join_leave=join_leave,
-            since=since,
-        )
         self._session.subscribe(channel, options, now)
         self._flush()
 
     def unsubscribe(self, channel: str, *, now: float) -> None:
-        self._session.unsubscribe(channel, now)
+        now = check_now(now)
+        self._session.unsubscribe(check_channel(channel), now)
         self._flush()
 
     def remove_subscription(self, channel: str) -> None:
         """Forget an unsubscribed subscription (and its recovery position)."""
-        self._session.remove_subscription(channel)
+        self._session.remove_subscription(check_channel(channel))
 
     # -- commands: each returns a request handle ------------------------------------------
 
-    def _command(self, method: str, params: dict[str, Any], now: float, channel: str = "") -> int:
-        request = self._session.command(method, params, now, channel)
+    def _command(self, command: Command, now: float, channel: str = "") -> int:
+        if type(command) not in self._dialect.caller_commands:
+            raise LocalProtocolError(f"{type(command).__name__} is not in this protocol")
+        encoded = self._codec.encode(command)  # refused here, not in a later receive_data
+        request = self._session.command(command, encoded, now, channel)
         self._flush()
         return request
 
     def publish(self, channel: str, data: Any, *, now: float) -> int:
-        self._codec.check_payload(data)
-        return self._command("publish", {"channel": channel, "data": data}, now, channel)
+        now = check_now(now)
+        return self._command(PublishRequest(check_channel(channel), data), now, channel)
 
     def history(
         self,
@@ -379,29 +478,28 @@ class ClientProtocol:
         reverse: bool = False,
     ) -> int:
         """History of ``channel``: ``limit`` 0 gives only the top position, -1 all (§2.3)."""
-        params: dict[str, Any] = {"channel": channel}
-        if limit:
-            params["limit"] = limit
-        if since is not None:
-            params["since"] = {"offset": since.offset, "epoch": since.epoch}
-        if reverse:
-            params["reverse"] = True
-        return self._command("history", params, now, channel)
+        now = check_now(now)
+        request = HistoryRequest(
+            channel=check_channel(channel),
+            limit=check_limit(limit),
+            since=None if since is None else check_position(since),
+            reverse=check_bool(reverse, "reverse"),
+        )
+        return self._command(request, now, channel)
 
     def presence(self, channel: str, *, now: float) -> int:
-        return self._command("presence", {"channel": channel}, now, channel)
+        now = check_now(now)
+        return self._command(PresenceRequest(check_channel(channel)), now, channel)
 
     def presence_stats(self, channel: str, *, now: float) -> int:
-        return self._command("presence_stats", {"channel": channel}, now, channel)
+        now = check_now(now)
+        return self._command(PresenceStatsRequest(check_channel(channel)), now, channel)
 
     def rpc(self, method: str, data: Any = None, *, now: float) -> int:
-        params: dict[str, Any] = {"method": method}
-        if data is not None:
-            self._codec.check_payload(data)
-            params["data"] = data
-        return self._command("rpc", params, now)
+        now = check_now(now)
+        return self._command(RpcRequest(check_str(method, "method"), data), now)
 
     def send(self, data: Any, *, now: float) -> int:
         """Fire-and-forget message to the server; succeeds once written (§2.3)."""
-        self._codec.check_payload(data)
-        return self._command("send", {"data": data}, now)
+        now = check_now(now)
+        return self._command(SendRequest(data), now)

@@ -150,7 +150,7 @@ class ErrorOccurred:
     """Something failed that the client recovers from by itself (the seed's ``ws_error``
     for transport failures). ``channel`` is set for subscription errors."""
 
-    error: CentrifugoError | str
+    error: CentrifugoError
     channel: str | None = None
 
 

@@ -1,14 +1,13 @@
-"""Protocol objects between the codecs and the session (PROTOCOL.md §2, §3).
+"""What arrives from the server, between the codecs and the session (PROTOCOL.md §2, §3).
 
-A codec turns a WebSocket message into a list of these and turns
-:class:`Command` objects into a message. The session never sees bytes.
+A codec turns a WebSocket message into a list of these (what goes the other
+way is in :mod:`.commands`). The session never sees bytes.
 A ``pub`` push is decoded straight into a :class:`~centrifugo_proto.results.Publication`
 (it carries its channel), so the hot path builds one object per publication.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Final
 
 import attrs
@@ -18,8 +17,6 @@ from .results import ClientInfo, Publication, SubscribeResult
 
 __all__ = [
     "PING",
-    "PONG",
-    "Command",
     "Join",
     "Leave",
     "Push",
@@ -31,23 +28,6 @@ __all__ = [
     "ServerSubscribe",
     "ServerUnsubscribe",
 ]
-
-
-@attrs.frozen
-class Command:
-    """One command: ``method`` names the Command field (``connect``, ``publish``...).
-
-    ``id`` 0 with method ``""`` is the pong (an empty Command, §4); ``send`` also
-    goes without an id (§2.3).
-    """
-
-    id: int
-    method: str
-    params: Mapping[str, Any]
-
-
-#: The pong: an empty Command (PROTOCOL.md §4).
-PONG: Final = Command(0, "", {})
 
 
 @attrs.frozen

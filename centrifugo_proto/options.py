@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .filters import FilterNode
 from .results import StreamPosition
 
 __all__ = ["ClientOptions", "SubscriptionOptions"]
@@ -53,3 +54,7 @@ class SubscriptionOptions:
     join_leave: bool = False
     #: Start from this position on the first subscribe (recover from it).
     since: StreamPosition | None = None
+    #: ``"fossil"``: ask for delta compression (§7).
+    delta: str = ""
+    #: Only publications whose tags match (Centrifugo >= 6.4).
+    tags_filter: FilterNode | None = None

@@ -1,9 +1,16 @@
-"""The client and subscription state machines as tables (PROTOCOL.md §6.1, §6.4).
+"""The state machines as tables (PROTOCOL.md §6.1, §6.4).
+
+Three machines: the public :class:`ClientState` and :class:`SubscriptionState`,
+and the connection's finer :class:`Phase` (opening the socket, tunnelling through
+a proxy, TLS inside the tunnel, the WebSocket handshake, waiting for the connect
+reply, connected), which decides whether a command goes out, whether transport
+news counts and whether bytes are read at all.
 
 Rules of this module:
 
-1. Every transition of :class:`ClientState` and :class:`SubscriptionState`
-   is a row here; the session asks the table and never assigns a state itself.
+1. Every transition of :class:`ClientState`, :class:`SubscriptionState` and
+   :class:`Phase` is a row here; the session asks the table and never assigns
+   a state itself.
 2. Every (state, input) pair has a row: a next state, :data:`STAY` (the input
    is legal and changes nothing) or :data:`INVALID` (the caller asked for
    something this state does not allow: :class:`LocalProtocolError`, no state
@@ -21,12 +28,16 @@ from typing import Final
 
 __all__ = [
     "CLIENT_TRANSITIONS",
+    "IGNORED",
     "INVALID",
+    "PHASE_TRANSITIONS",
     "STAY",
     "SUBSCRIPTION_TRANSITIONS",
     "ClientInput",
     "ClientState",
     "Outcome",
+    "Phase",
+    "PhaseInput",
     "SubscriptionInput",
     "SubscriptionState",
 ]
@@ -75,10 +86,14 @@ class SubscriptionInput(enum.Enum):
 class Outcome(enum.Enum):
     STAY = "stay"
     INVALID = "invalid"
+    #: Phases only: news about a transport no attempt waits for (stale): dropped,
+    #: and a socket opened for it is closed again.
+    IGNORED = "ignored"
 
 
 STAY: Final = Outcome.STAY
 INVALID: Final = Outcome.INVALID
+IGNORED: Final = Outcome.IGNORED
 
 _D, _CING, _CED, _X = (
     ClientState.DISCONNECTED,
@@ -154,4 +169,108 @@ SUBSCRIPTION_TRANSITIONS: Final[
     (_SED, _SI.SERVER_RESUBSCRIBE): _SING,
     (_SED, _SI.SERVER_UNSUBSCRIBE): _U,
     (_SED, _SI.CLIENT_CLOSED): _U,
+}
+
+
+# -- the connection's phases --------------------------------------------------------------
+
+
+class Phase(enum.Enum):
+    """Where the current connection attempt is (finer than :class:`ClientState`)."""
+
+    #: No attempt: disconnected or closed.
+    IDLE = "idle"
+    #: Waiting out the reconnect delay (§6.2).
+    BACKOFF = "backoff"
+    #: Waiting for a connection token (§6.3).
+    TOKEN = "token"
+    #: ``OpenTransport`` asked for; waiting for ``transport_opened``.
+    OPENING = "opening"
+    #: HTTP CONNECT to the proxy under way (proxy.py).
+    TUNNEL = "tunnel"
+    #: The tunnel is up; ``StartTls`` asked for; waiting for ``tls_started``.
+    TLS = "tls"
+    #: The WebSocket upgrade under way.
+    HANDSHAKE = "handshake"
+    #: The connect command went out alone; waiting for its reply.
+    CONNECT_SENT = "connect sent"
+    CONNECTED = "connected"
+
+    @property
+    def has_transport(self) -> bool:
+        """A socket is open or opening: a teardown must close it."""
+        return self in _WITH_TRANSPORT
+
+    @property
+    def reads_messages(self) -> bool:
+        """Decoded messages count (the connect reply or later)."""
+        return self is Phase.CONNECT_SENT or self is Phase.CONNECTED
+
+
+_WITH_TRANSPORT: Final = frozenset(
+    {
+        Phase.OPENING,
+        Phase.TUNNEL,
+        Phase.TLS,
+        Phase.HANDSHAKE,
+        Phase.CONNECT_SENT,
+        Phase.CONNECTED,
+    }
+)
+
+
+class PhaseInput(enum.Enum):
+    # The session's own steps.
+    NEED_TOKEN = "need a token"
+    OPEN = "open transport"
+    BACK_OFF = "back off"
+    WEBSOCKET_OPENED = "websocket opened, connect sent"
+    CONNECT_ACCEPTED = "connect reply ok"
+    TEAR_DOWN = "tear down"
+    # News from the adapter (it may be stale: the attempt was given up meanwhile).
+    TRANSPORT_OPENED = "transport opened"
+    TRANSPORT_OPENED_TO_PROXY = "transport opened to the proxy"
+    TUNNEL_OPENED = "tunnel opened"
+    TUNNEL_OPENED_FOR_TLS = "tunnel opened, TLS next"
+    TLS_STARTED = "tls started"
+
+
+_P = Phase
+_PI = PhaseInput
+
+#: The defined moves; every other (phase, input) pair is filled in below.
+_PHASE_MOVES: Final[dict[tuple[Phase, PhaseInput], Phase]] = {
+    (_P.IDLE, _PI.NEED_TOKEN): _P.TOKEN,
+    (_P.BACKOFF, _PI.NEED_TOKEN): _P.TOKEN,
+    (_P.IDLE, _PI.OPEN): _P.OPENING,
+    (_P.BACKOFF, _PI.OPEN): _P.OPENING,
+    (_P.TOKEN, _PI.OPEN): _P.OPENING,
+    (_P.IDLE, _PI.BACK_OFF): _P.BACKOFF,
+    (_P.OPENING, _PI.TRANSPORT_OPENED): _P.HANDSHAKE,
+    (_P.OPENING, _PI.TRANSPORT_OPENED_TO_PROXY): _P.TUNNEL,
+    (_P.TUNNEL, _PI.TUNNEL_OPENED): _P.HANDSHAKE,
+    (_P.TUNNEL, _PI.TUNNEL_OPENED_FOR_TLS): _P.TLS,
+    (_P.TLS, _PI.TLS_STARTED): _P.HANDSHAKE,
+    (_P.HANDSHAKE, _PI.WEBSOCKET_OPENED): _P.CONNECT_SENT,
+    (_P.CONNECT_SENT, _PI.CONNECT_ACCEPTED): _P.CONNECTED,
+    **{(phase, _PI.TEAR_DOWN): _P.IDLE for phase in Phase},
+}
+
+#: Inputs that come from the adapter: out of their phase they are stale, not bugs.
+_ADAPTER_NEWS: Final = frozenset(
+    {
+        _PI.TRANSPORT_OPENED,
+        _PI.TRANSPORT_OPENED_TO_PROXY,
+        _PI.TUNNEL_OPENED,
+        _PI.TUNNEL_OPENED_FOR_TLS,
+        _PI.TLS_STARTED,
+    }
+)
+
+#: (phase, input) → next phase | IGNORED (stale adapter news) | INVALID (the
+#: session never asks it: a bug, and a test says it cannot happen).
+PHASE_TRANSITIONS: Final[dict[tuple[Phase, PhaseInput], Phase | Outcome]] = {
+    (phase, event): _PHASE_MOVES.get((phase, event), IGNORED if event in _ADAPTER_NEWS else INVALID)
+    for phase in Phase
+    for event in PhaseInput
 }

@@ -23,6 +23,7 @@ from wsproto.events import (
 )
 from wsproto.utilities import ProtocolError
 
+from .codecs import FrameKind
 from .endpoints import Endpoint
 
 __all__ = ["WebSocketClosed", "WebSocketFailed", "WebSocketLayer", "WebSocketOpened"]
@@ -54,13 +55,21 @@ class WebSocketFailed:
 
 WebSocketEvent = WebSocketOpened | WebSocketClosed | WebSocketFailed
 
+#: The wsproto message each frame kind is sent as (RFC 6455 §5.6).
+_MESSAGES: dict[FrameKind, type[TextMessage] | type[BytesMessage]] = {
+    FrameKind.TEXT: TextMessage,
+    FrameKind.BINARY: BytesMessage,
+}
+
 
 class WebSocketLayer:
     """One WebSocket connection, client side. Whole messages come back from
-    :meth:`receive_data` as ``str`` (text) or ``bytes`` (binary)."""
+    :meth:`receive_data` as ``str`` (text) or ``bytes`` (binary); :meth:`send`
+    writes messages of the kind given once, at construction (the codec's)."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, frame_kind: FrameKind = FrameKind.TEXT) -> None:
         self._ws = WSConnection(ConnectionType.CLIENT)
+        self._message = _MESSAGES[frame_kind]
         self._endpoint = endpoint
         self._parts: list[str | bytes] = []
         self._reject_status = 0
@@ -150,11 +159,9 @@ class WebSocketLayer:
         self.open = False
         self.finished = True
 
-    def send_text(self, text: str) -> bytes:
-        return self._ws.send(TextMessage(data=text))
-
-    def send_bytes(self, data: bytes) -> bytes:
-        return self._ws.send(BytesMessage(data=data))
+    def send(self, message: str | bytes) -> bytes:
+        """One message of this connection's frame kind."""
+        return self._ws.send(self._message(data=message))  # type: ignore[arg-type]
 
     def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> bytes:
         """A close frame if the connection is open, else nothing."""

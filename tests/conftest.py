@@ -4,8 +4,9 @@
   `centrifugo_proto` is the installed package also under `python -m pytest`.
 - Every test under `tests/integration/` is marked `integration`
   (`pytest -m "not integration"` runs the rest without a server).
-- When a test that used a Centrifugo server fails, the tail of that server's log is
-  added to the failure report.
+- When a test that used a Centrifugo server (v6 or 1.8.0) fails, the tail of that
+  server's log is added to the failure report, and so are the requests a 1.x auth
+  endpoint received.
 """
 
 from __future__ import annotations
@@ -39,13 +40,21 @@ if "centrifugo_proto" not in sys.modules and importlib.machinery.PathFinder.find
 ):
     sys.path[:] = _WITHOUT_ROOT
 
-from harness import CentrifugoServer, ServerFactory  # noqa: E402
+from harness import (  # noqa: E402
+    AuthEndpoint,
+    CentrifugoServer,
+    LegacyServer,
+    LegacyServerFactory,
+    ServerFactory,
+)
 from harness.centrifugo import DEFAULT_BINARY  # noqa: E402
+from harness.legacy import DEFAULT_LEGACY_BINARY  # noqa: E402
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
     binary = os.environ.get("CENTRIFUGO_BIN") or str(DEFAULT_BINARY)
-    return f"centrifugo binary: {binary}"
+    legacy = os.environ.get("CENTRIFUGO_LEGACY_BIN") or str(DEFAULT_LEGACY_BINARY)
+    return [f"centrifugo binary: {binary}", f"centrifugo 1.8.0 binary: {legacy}"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -54,11 +63,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-def _servers_used_by(item: pytest.Item) -> Iterator[CentrifugoServer]:
+def _servers_used_by(item: pytest.Item) -> Iterator[CentrifugoServer | LegacyServer]:
     for value in getattr(item, "funcargs", {}).values():
-        if isinstance(value, CentrifugoServer):
+        if isinstance(value, (CentrifugoServer, LegacyServer)):
             yield value
-        elif isinstance(value, ServerFactory):
+        elif isinstance(value, (ServerFactory, LegacyServerFactory)):
             yield from value.servers
 
 
@@ -69,7 +78,12 @@ def pytest_runtest_makereport(
     report = yield
     if report.failed:
         for server in _servers_used_by(item):
+            label = "centrifugo" if isinstance(server, CentrifugoServer) else "centrifugo 1.8.0"
             report.sections.append(
-                (f"centrifugo log, port {server.port} (last lines)", server.log_tail())
+                (f"{label} log, port {server.port} (last lines)", server.log_tail())
             )
+        for value in getattr(item, "funcargs", {}).values():
+            if isinstance(value, AuthEndpoint):
+                lines = [repr(value), *(repr(request) for request in value.requests[-20:])]
+                report.sections.append(("1.x auth endpoint (last requests)", "\n".join(lines)))
     return report

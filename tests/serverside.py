@@ -17,10 +17,12 @@ bytes after the client's close frame), so client bugs fail loudly.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+from binary_codec import BinaryJsonCodec
 from wsproto import WSConnection
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import (
@@ -35,8 +37,6 @@ from wsproto.events import (
 
 from centrifugo_proto import ClientOptions, ClientProtocol, Event, OpenTransport
 from centrifugo_proto.messages import (
-    PONG,
-    Command,
     Ignored,
     Incoming,
     Join,
@@ -98,12 +98,37 @@ __all__ = [
     "subscribe_result_to_wire",
 ]
 
+#: The codec the core's unit suite runs with: the JSON codec, or with
+#: ``CENTRIFUGO_TEST_CODEC=binary-json`` the test-only second codec (``binary_codec.py``),
+#: which sends the same JSON lines in binary frames under a subprotocol of its own.
+CODEC = os.environ.get("CENTRIFUGO_TEST_CODEC", "json")
+if CODEC not in ("json", "binary-json"):  # pragma: no cover - a typo in the variable
+    raise RuntimeError(f"CENTRIFUGO_TEST_CODEC must be json or binary-json, not {CODEC!r}")
+BINARY = CODEC == "binary-json"
+
 ENDPOINT = "ws://centrifugo.test:8000/connection/websocket"
 
 Line = dict[str, Any] | str
 
 
 # -- the JSON server codec -------------------------------------------------------------
+
+
+@attrs.frozen
+class Command:
+    """One client command as the server reads it: ``method`` names the Command field
+    (``connect``, ``publish``...), ``params`` are its request's fields as decoded.
+    ``id`` 0 with method ``""`` is the pong (an empty Command, §4); ``send`` also
+    goes without an id (§2.3). The client's own commands are typed
+    (``centrifugo_proto.commands``); this is the wire view tests compare with."""
+
+    id: int
+    method: str
+    params: Mapping[str, Any]
+
+
+#: The pong as the server reads it: an empty Command.
+PONG = Command(0, "", {})
 
 
 def encode_line(line: Line) -> str:
@@ -241,7 +266,9 @@ class ServerWebSocket:
         for event in self.ws.events():
             if isinstance(event, Request):
                 self.request = event
-                out += self.ws.send(AcceptConnection())
+                # Accept the subprotocol the client asks for (the test codec's).
+                chosen = event.subprotocols[0] if event.subprotocols else None
+                out += self.ws.send(AcceptConnection(subprotocol=chosen))
             elif isinstance(event, TextMessage | BytesMessage):
                 self._parts.append(event.data)
                 if event.message_finished:
@@ -262,6 +289,19 @@ class ServerWebSocket:
             else:  # pragma: no cover - the client sends nothing else
                 raise AssertionError(f"unexpected client event {event!r}")
         return out
+
+    def send_message(self, text: str) -> bytes:
+        """One message carrying ``text`` (JSON lines), in the frame kind of the codec
+        under test: a text frame, or the UTF-8 bytes in a binary frame."""
+        if BINARY:
+            return self.ws.send(BytesMessage(data=text.encode("utf-8")))
+        return self.ws.send(TextMessage(data=text))
+
+    def send_other_kind(self, text: str) -> bytes:
+        """A message in the frame kind the codec under test does not use."""
+        if BINARY:
+            return self.ws.send(TextMessage(data=text))
+        return self.ws.send(BytesMessage(data=text.encode("utf-8")))
 
     def send_text(self, text: str) -> bytes:
         return self.ws.send(TextMessage(data=text))
@@ -289,6 +329,8 @@ class FixedRandom:
 def make_client(**kwargs: Any) -> ClientProtocol:
     """A client for the fake server, with a fixed rng unless one is given."""
     kwargs.setdefault("rng", FixedRandom())
+    if BINARY:
+        kwargs.setdefault("codec", BinaryJsonCodec())
     endpoints = kwargs.pop("endpoints", ENDPOINT)
     return ClientProtocol(endpoints, **kwargs)
 
@@ -333,8 +375,7 @@ class FakeServer:
         raw, self.ws.messages = self.ws.messages, []
         out = []
         for message in raw:
-            assert isinstance(message, str), f"binary frame from a JSON client: {message!r}"
-            out.append(decode_commands(message))
+            out.append(decode_commands(message_text(message)))
         return out
 
     def commands(self) -> list[dict[str, Any]]:
@@ -344,9 +385,9 @@ class FakeServer:
     # -- writing to the client --
 
     def send(self, *lines: Line) -> bytes:
-        """The bytes of one text frame holding ``lines``."""
+        """The bytes of one frame holding ``lines`` (of the codec under test's kind)."""
         assert self.ws is not None
-        return self.ws.send_text(encode_replies(*lines))
+        return self.ws.send_message(encode_replies(*lines))
 
     def send_bytes(self, data: bytes) -> bytes:
         assert self.ws is not None
@@ -608,3 +649,12 @@ def decode_command_objects(message: str | bytes) -> list[Command]:
     """A client frame to typed commands (the server half's decoder)."""
     assert isinstance(message, str), f"binary frame from a JSON client: {message!r}"
     return [command_from_wire(c) for c in decode_commands(message)]
+
+
+def message_text(message: str | bytes) -> str:
+    """The JSON lines of a client message, in the frame kind of the codec under test."""
+    if BINARY:
+        assert isinstance(message, bytes), f"text frame from a binary-json client: {message!r}"
+        return message.decode("utf-8")
+    assert isinstance(message, str), f"binary frame from a JSON client: {message!r}"
+    return message

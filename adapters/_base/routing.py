@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from centrifugo_proto.errors import ClientDisconnected, SubscriptionCancelled, TransportError
+from centrifugo_proto.errors import ClientDisconnected, SubscriptionCancelled
 from centrifugo_proto.events import (
     CloseTransport,
     CommandFailed,
@@ -95,8 +95,7 @@ class Routing(Callbacks, Generic[S]):
         elif isinstance(event, StartTls):
             self._start_tls(event)
         elif isinstance(event, ErrorOccurred) and event.channel is None:
-            error = event.error
-            self._last_error = error if isinstance(error, BaseException) else TransportError(error)
+            self._last_error = event.error
         elif isinstance(event, Connected):
             self._settle_connects(None, None)
         elif isinstance(event, Disconnected):  # terminal: no reconnect follows

@@ -6,19 +6,37 @@ this mode they are Python values. Zero values are omitted by the server, so
 every field but the required few has a default (§1.1 "Zero values").
 
 Decoding is the hot path: one ``json.loads`` per line, a publication push goes
-straight to a :class:`Publication`, dispatch is by table.
+straight to a :class:`Publication`, dispatch is by table. Strings the client
+may send back later (channels of server-side subscriptions, epochs) are checked
+to be UTF-8-safe here, so a server cannot plant a value that would fail to
+encode on the next reconnect.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+from ..commands import (
+    Command,
+    ConnectRequest,
+    HistoryRequest,
+    PingRequest,
+    PresenceRequest,
+    PresenceStatsRequest,
+    PublishRequest,
+    RefreshRequest,
+    RpcRequest,
+    SendRequest,
+    SubRefreshRequest,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
 from ..errors import DecodeError, LocalProtocolError, ReplyError
+from ..filters import FilterNode
 from ..messages import (
     PING,
-    Command,
     Ignored,
     Incoming,
     Join,
@@ -45,41 +63,170 @@ from ..results import (
     SubscribeResult,
     UnsubscribeResult,
 )
+from ..validate import utf8_safe
+from . import FrameKind, WireId
 
-__all__ = ["NAME", "SUBPROTOCOLS", "check_payload", "decode_replies", "encode_commands"]
-
-NAME: Final = "json"
-#: JSON needs no subprotocol (§1.1).
-SUBPROTOCOLS: Final[tuple[str, ...]] = ()
-#: Text frames carry this codec's messages.
-TEXT: Final = True
+__all__ = ["JsonCodec"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _loads = json.loads
 
 
-# -- encoding --------------------------------------------------------------------------
+# -- encoding (§2.3): each command as the fields of its request, zero values left out ---
 
 
-def _encode_command(command: Command) -> str:
-    if not command.method:
-        return "{}"  # the pong: an empty Command (§4)
-    if command.id:
-        return _dumps({"id": command.id, command.method: command.params})
-    return _dumps({command.method: command.params})  # send: no id (§2.3)
+def _subscribe_fields(req: SubscribeRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {"channel": req.channel}
+    if req.token:
+        fields["token"] = req.token
+    if req.data is not None:
+        fields["data"] = req.data
+    if req.recoverable:
+        fields["recoverable"] = True
+    if req.positioned:
+        fields["positioned"] = True
+    if req.join_leave:
+        fields["join_leave"] = True
+    if req.delta:
+        fields["delta"] = req.delta
+    if req.tags_filter is not None:
+        fields["tf"] = _filter_fields(req.tags_filter)
+    if req.recover:
+        fields["recover"] = True
+    if req.epoch:
+        fields["epoch"] = req.epoch
+    if req.offset:
+        fields["offset"] = req.offset
+    return fields
 
 
-def encode_commands(commands: Iterable[Command]) -> str:
-    """Commands joined by single newlines, no trailing one (§1.1)."""
-    return "\n".join(map(_encode_command, commands))
+def _filter_fields(node: FilterNode) -> dict[str, Any]:
+    """A FilterNode as JSON (§2.2), zero values left out."""
+    fields: dict[str, Any] = {}
+    if node.op:
+        fields["op"] = node.op
+    if node.key:
+        fields["key"] = node.key
+    if node.cmp:
+        fields["cmp"] = node.cmp
+    if node.val:
+        fields["val"] = node.val
+    if node.vals:
+        fields["vals"] = list(node.vals)
+    if node.nodes:
+        fields["nodes"] = [_filter_fields(child) for child in node.nodes]
+    return fields
 
 
-def check_payload(value: Any) -> None:
-    """Raise :class:`LocalProtocolError` unless ``value`` can travel as JSON."""
+def _connect_fields(req: ConnectRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if req.token:
+        fields["token"] = req.token
+    if req.data is not None:
+        fields["data"] = req.data
+    if req.subs:
+        fields["subs"] = {
+            channel: {k: v for k, v in _subscribe_fields(sub).items() if k != "channel"}
+            for channel, sub in req.subs.items()
+        }
+    if req.name:
+        fields["name"] = req.name
+    if req.version:
+        fields["version"] = req.version
+    return fields
+
+
+def _history_fields(req: HistoryRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {"channel": req.channel}
+    if req.limit:
+        fields["limit"] = req.limit
+    if req.since is not None:
+        fields["since"] = {"offset": req.since.offset, "epoch": req.since.epoch}
+    if req.reverse:
+        fields["reverse"] = True
+    return fields
+
+
+def _rpc_fields(req: RpcRequest) -> dict[str, Any]:
+    fields: dict[str, Any] = {"method": req.method}
+    if req.data is not None:
+        fields["data"] = req.data
+    return fields
+
+
+#: Command type → (Command field name, its request's fields) (§2.1).
+_ENCODERS: Final[Mapping[type, tuple[str, Callable[[Any], dict[str, Any]]]]] = {
+    ConnectRequest: ("connect", _connect_fields),
+    SubscribeRequest: ("subscribe", _subscribe_fields),
+    UnsubscribeRequest: ("unsubscribe", lambda r: {"channel": r.channel}),
+    PublishRequest: ("publish", lambda r: {"channel": r.channel, "data": r.data}),
+    PresenceRequest: ("presence", lambda r: {"channel": r.channel}),
+    PresenceStatsRequest: ("presence_stats", lambda r: {"channel": r.channel}),
+    HistoryRequest: ("history", _history_fields),
+    RpcRequest: ("rpc", _rpc_fields),
+    SendRequest: ("send", lambda r: {"data": r.data}),
+    RefreshRequest: ("refresh", lambda r: {"token": r.token}),
+    SubRefreshRequest: ("sub_refresh", lambda r: {"channel": r.channel, "token": r.token}),
+}
+
+
+def _json(value: Any) -> str:
+    """Compact JSON that can travel in a text frame, or ``LocalProtocolError``."""
     try:
-        _dumps(value)
-    except (TypeError, ValueError) as exc:
-        raise LocalProtocolError(f"payload is not JSON-serialisable: {exc}") from exc
+        text: str = _dumps(value)
+    except (TypeError, ValueError) as exc:  # a set, bytes, NaN, a circular list...
+        raise LocalProtocolError(f"payload is not JSON-serialisable: {exc}") from None
+    except RecursionError:
+        raise LocalProtocolError("payload is nested too deeply for JSON") from None
+    if not utf8_safe(text):  # RFC 6455 §5.6: text frames are UTF-8
+        raise LocalProtocolError("payload cannot be sent: it holds a lone surrogate")
+    return text
+
+
+class JsonCodec:
+    """The JSON codec: text frames, no subprotocol needed (§1.1)."""
+
+    name: Final = "json"
+    subprotocol: Final = None
+    frame_kind: Final = FrameKind.TEXT
+
+    def encode(self, command: Command) -> str:
+        """``"publish":{...}``: the command's one field, without braces or id."""
+        if type(command) is PingRequest:
+            return ""  # the pong is the empty Command (§4)
+        field, fields = _ENCODERS[type(command)]
+        return _json({field: fields(command)})[1:-1]
+
+    def frame(self, commands: Sequence[tuple[WireId | None, str]]) -> str:
+        """Commands joined by single newlines, no trailing one (§1.1)."""
+        return "\n".join(
+            f"{{{body}}}" if wire_id is None else f'{{"id":{wire_id},{body}}}'
+            for wire_id, body in commands
+        )
+
+    def decode(self, message: str | bytes) -> list[Incoming]:
+        return decode_replies(message)
+
+    def check_payload(self, value: Any) -> None:
+        _json(value)
+
+    def payload_bytes(self, data: Any) -> bytes:
+        """On a delta subscription every ``data`` is a JSON string holding the payload
+        (a full one or a delta) as text (§7, "JSON mode quirk")."""
+        if type(data) is not str:
+            raise DecodeError(f"delta subscription data must be a JSON string, got {data!r}")
+        try:
+            return data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise DecodeError("delta subscription data holds a lone surrogate") from None
+
+    def payload_value(self, data: bytes) -> Any:
+        try:
+            return _loads(data)
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+            raise DecodeError(f"a payload rebuilt from deltas is not JSON: {exc}") from None
+        except RecursionError:
+            raise DecodeError("a payload rebuilt from deltas is nested too deeply") from None
 
 
 # -- field checks ----------------------------------------------------------------------
@@ -119,6 +266,13 @@ def _obj(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _echo(value: Any, name: str) -> str:
+    """A string the client may send back (a channel, an epoch): it must encode."""
+    if type(value) is not str or not utf8_safe(value):
+        raise _fail(f"{name} must be a string the client can send back, got {value!r}")
+    return value
+
+
 def _str_map(value: Any, name: str) -> dict[str, str]:
     mapping = _obj(value, name)
     for item in mapping.values():
@@ -150,6 +304,8 @@ def _publication(channel: str, raw: Any) -> Publication:
         info=None if info is None else _client_info(info),
         tags=None if tags is None else _str_map(tags, "pub.tags"),
         time=_int(pub.get("time", 0), "pub.time"),
+        epoch=_echo(pub.get("epoch", ""), "pub.epoch"),
+        delta=_bool(pub.get("delta", False), "pub.delta"),
     )
 
 
@@ -180,7 +336,7 @@ def _subscribe_result(raw: Any) -> SubscribeResult:
         ttl=_uint(res.get("ttl", 0), "ttl"),
         recoverable=_bool(res.get("recoverable", False), "recoverable"),
         positioned=_bool(res.get("positioned", False), "positioned"),
-        epoch=_str(res.get("epoch", ""), "epoch"),
+        epoch=_echo(res.get("epoch", ""), "epoch"),
         offset=_uint(res.get("offset", 0), "offset"),
         publications=_publications(res.get("publications")),
         recovered=_bool(res.get("recovered", False), "recovered"),
@@ -199,7 +355,7 @@ def _connect_result(raw: Any) -> ConnectResult:
         expires=_bool(res.get("expires", False), "expires"),
         ttl=_uint(res.get("ttl", 0), "ttl"),
         data=res.get("data"),
-        subs={_str(ch, "subs"): _subscribe_result(sub) for ch, sub in subs.items()},
+        subs={_echo(ch, "subs"): _subscribe_result(sub) for ch, sub in subs.items()},
         ping=_uint(res.get("ping", 0), "ping"),
         pong=_bool(res.get("pong", False), "pong"),
         session=_str(res.get("session", ""), "session"),
@@ -342,6 +498,10 @@ def _push(raw: Any) -> Incoming:
     for key, value in push.items():
         decoder = _PUSHES.get(key)
         if decoder is not None:
+            if decoder is _subscribe:
+                # A server-side subscription: its channel goes back in the next
+                # connect's ``subs`` (§6.5), so it must encode.
+                _echo(channel, "push.channel")
             return Push(channel, decoder(value))
     # A push kind newer than this client: nothing to act on.
     return Push(channel, Ignored("unknown"))
@@ -369,7 +529,7 @@ def _reply(obj: dict[str, Any]) -> Incoming:
 
 def decode_replies(message: str | bytes) -> list[Incoming]:
     """Decode one WebSocket message: newline-separated Replies, empty lines skipped."""
-    if not isinstance(message, str):
+    if not isinstance(message, str):  # the WebSocket layer delivers text frames only
         raise DecodeError("binary frame in JSON mode")
     out: list[Incoming] = []
     for line in message.split("\n"):

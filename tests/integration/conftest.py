@@ -12,6 +12,9 @@
 
 A server that cannot be built, configured or started makes the test fail with an
 error that carries the server's log tail. It is never a skip, in CI or elsewhere.
+
+The Centrifugo 1.8.0 fixtures (`legacy_server`, `legacy_factory`, `legacy_auth`) are
+in `legacy_fixtures.py`; they skip outside CI when the 1.8.0 binary is missing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterator
 
 import pytest
 from integration.drivers import adapter  # noqa: F401 (the asyncio/trio/blocking fixture)
+from integration.legacy_fixtures import *  # noqa: F403 (Centrifugo 1.8.0, its auth endpoint)
 from integration.resilience_fixtures import *  # noqa: F403 (redis, cluster, fault proxy fixtures)
 
 from harness import CentrifugoServer, RpcBackend, ServerFactory

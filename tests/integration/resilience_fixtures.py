@@ -16,9 +16,10 @@ they are stopped when it ends, also when it fails.
   the same configuration on `redis_server`, started and seeing each other.
 - `centrifugo_cluster_fast_ping` -> the same with fast pings.
 - `fault_proxy` -> factory: `fault_proxy(target, **kwargs) -> FaultProxy`, where
-  `target` is a `CentrifugoServer` or a `(host, port)` pair on loopback; `kwargs` go
-  to `FaultProxy` (`max_connections`, `max_buffer`, `lifetime`). Point a client at
-  `proxy.url`. Every proxy made is closed at the end of the test.
+  `target` is a `CentrifugoServer`, a `LegacyServer` (1.8.0) or a `(host, port)` pair
+  on loopback; `kwargs` go to `FaultProxy` (`max_connections`, `max_buffer`,
+  `lifetime`). Point a client at `proxy.url` (the same path in 1.x). Every proxy
+  made is closed at the end of the test.
 
 The soak namespace on the memory engine needs no Redis:
 `centrifugo_factory(soak_overrides(fast_ping=True))`.
@@ -39,6 +40,7 @@ from harness import (
     CentrifugoCluster,
     CentrifugoServer,
     FaultProxy,
+    LegacyServer,
     RedisServer,
     soak_overrides,
 )
@@ -61,8 +63,13 @@ class FaultProxyFactory:
     def __init__(self) -> None:
         self.proxies: list[FaultProxy] = []
 
-    def __call__(self, target: CentrifugoServer | tuple[str, int], **kwargs: Any) -> FaultProxy:
-        address = ("127.0.0.1", target.port) if isinstance(target, CentrifugoServer) else target
+    def __call__(
+        self, target: CentrifugoServer | LegacyServer | tuple[str, int], **kwargs: Any
+    ) -> FaultProxy:
+        if isinstance(target, (CentrifugoServer, LegacyServer)):
+            address = ("127.0.0.1", target.port)
+        else:
+            address = target
         proxy = FaultProxy(address, **kwargs)
         self.proxies.append(proxy)
         return proxy

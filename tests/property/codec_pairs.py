@@ -12,18 +12,33 @@ connection, frames of typed messages out, typed commands in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from types import ModuleType
 from typing import Any
 
 import attrs
 from hypothesis import strategies as st
 
 from centrifugo_proto import ClientOptions, ClientProtocol, Event, OpenTransport
-from centrifugo_proto.codecs import json as json_codec
-from centrifugo_proto.messages import Command, Incoming, Reply
+from centrifugo_proto.codecs import Codec
+from centrifugo_proto.codecs.json import JsonCodec
+from centrifugo_proto.commands import (
+    ConnectRequest,
+    HistoryRequest,
+    PingRequest,
+    PresenceRequest,
+    PresenceStatsRequest,
+    PublishRequest,
+    RefreshRequest,
+    RpcRequest,
+    SendRequest,
+    SubRefreshRequest,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
+from centrifugo_proto.messages import Incoming, Reply
 from centrifugo_proto.results import ConnectResult
 from serverside import (
     ENDPOINT,
+    Command,
     FixedRandom,
     ServerWebSocket,
     decode_command_objects,
@@ -49,8 +64,8 @@ JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
 class CodecPair:
     #: The ``codec=`` name of :class:`ClientProtocol`.
     name: str
-    #: ``centrifugo_proto.codecs.<name>``: encode_commands, decode_replies, TEXT.
-    client: ModuleType
+    #: The client's codec (``centrifugo_proto.codecs``).
+    client: Codec
     #: The server half: one client message to its commands.
     server_decode: Callable[[str | bytes], list[Command]]
     #: The server half: typed messages to one server message.
@@ -69,7 +84,7 @@ class CodecPair:
 CODECS: list[CodecPair] = [
     CodecPair(
         name="json",
-        client=json_codec,
+        client=JsonCodec(),
         server_decode=decode_command_objects,
         server_encode=encode_incoming,
         payloads=JSON_VALUES,
@@ -164,3 +179,83 @@ def connected(
 
 def flatten(messages: Iterable[list[Command]]) -> list[Command]:
     return [c for m in messages for c in m]
+
+
+# -- what a typed command looks like to the server ---------------------------------------
+
+
+#: Request fields that carry payloads: absent only when None (``0`` or ``""`` is data).
+_PAYLOADS = frozenset({"data"})
+
+
+def _omit_zero(fields: dict[str, Any]) -> dict[str, Any]:
+    """The schema's zero values (PROTOCOL.md §1.1): absent on the wire."""
+    return {k: v for k, v in fields.items() if (v is not None if k in _PAYLOADS else bool(v))}
+
+
+def _subscribe_view(req: SubscribeRequest) -> dict[str, Any]:
+    return _omit_zero(
+        {
+            "channel": req.channel,
+            "token": req.token,
+            "recover": req.recover,
+            "epoch": req.epoch,
+            "offset": req.offset,
+            "data": req.data,
+            "positioned": req.positioned,
+            "recoverable": req.recoverable,
+            "join_leave": req.join_leave,
+            "delta": req.delta,
+        }
+    )
+
+
+def _params(command: Any) -> tuple[str, dict[str, Any]]:
+    """The Command field and its request fields, written from PROTOCOL.md §2.3, not
+    from the codec (an oracle the codecs are compared with)."""
+    if isinstance(command, ConnectRequest):
+        subs = {ch: _subscribe_view(sub) for ch, sub in command.subs.items()}
+        return "connect", _omit_zero(
+            {
+                "token": command.token,
+                "data": command.data,
+                "subs": subs,
+                "name": command.name,
+                "version": command.version,
+            }
+        )
+    if isinstance(command, SubscribeRequest):
+        return "subscribe", _subscribe_view(command)
+    if isinstance(command, HistoryRequest):
+        since = command.since
+        return "history", _omit_zero(
+            {
+                "channel": command.channel,
+                "limit": command.limit,
+                "since": None if since is None else {"offset": since.offset, "epoch": since.epoch},
+                "reverse": command.reverse,
+            }
+        )
+    if isinstance(command, PublishRequest):  # data is always there, null included
+        return "publish", {"channel": command.channel, "data": command.data}
+    if isinstance(command, SendRequest):
+        return "send", {"data": command.data}
+    if isinstance(command, RefreshRequest):  # the current protocol's field only
+        return "refresh", {"token": command.token}
+    if isinstance(command, RpcRequest):
+        return "rpc", {"method": command.method} | _omit_zero({"data": command.data})
+    simple = {
+        UnsubscribeRequest: "unsubscribe",
+        PresenceRequest: "presence",
+        PresenceStatsRequest: "presence_stats",
+        SubRefreshRequest: "sub_refresh",
+    }
+    return simple[type(command)], attrs.asdict(command)
+
+
+def wire_view(wire_id: int | None, command: Any) -> Command:
+    """What the server half must decode ``command`` sent with ``wire_id`` into."""
+    if isinstance(command, PingRequest):
+        return Command(wire_id or 0, "", {})
+    method, params = _params(command)
+    return Command(wire_id or 0, method, params)

@@ -12,11 +12,23 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from centrifugo_proto.commands import PONG as PONG_REQUEST
+from centrifugo_proto.commands import (
+    ConnectRequest,
+    HistoryRequest,
+    PresenceRequest,
+    PresenceStatsRequest,
+    PublishRequest,
+    RefreshRequest,
+    RpcRequest,
+    SendRequest,
+    SubRefreshRequest,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
 from centrifugo_proto.errors import ReplyError
 from centrifugo_proto.messages import (
     PING,
-    PONG,
-    Command,
     Ignored,
     Incoming,
     Join,
@@ -38,6 +50,7 @@ from centrifugo_proto.results import (
     PublishResult,
     RefreshResult,
     RpcResult,
+    StreamPosition,
     SubRefreshResult,
     SubscribeResult,
     UnsubscribeResult,
@@ -191,13 +204,58 @@ def incoming(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[Incoming]:
     return st.one_of(replies(payloads), pushes(payloads))
 
 
+def _subscribe_requests(
+    payloads: st.SearchStrategy[Any], channel: st.SearchStrategy[str]
+) -> st.SearchStrategy[SubscribeRequest]:
+    return st.builds(
+        SubscribeRequest,
+        channel=channel,
+        token=TEXT,
+        recover=st.booleans(),
+        epoch=TEXT,
+        offset=UINT64,
+        data=st.none() | payloads,
+        positioned=st.booleans(),
+        recoverable=st.booleans(),
+        join_leave=st.booleans(),
+        delta=st.sampled_from(["", "fossil"]),
+    )
+
+
 @cache
-def commands(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[Command]:
-    """Commands as the session builds them: ids from 1, ``send`` without one, the pong."""
-    params = st.dictionaries(TEXT, payloads, max_size=4)
-    with_id = st.builds(
-        Command, WIRE_IDS, st.sampled_from([m for m in METHODS if m != "send"]), params
+def commands(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[int | None, Any]]:
+    """(wire id, typed command) pairs as the session sends them: ids from 1 for
+    commands with replies, none for ``send`` and the pong (PROTOCOL.md §2.1, §4)."""
+    # Channels and RPC methods are never empty on the wire: the facade refuses an
+    # empty channel, and both are always written (JSON) or simply present.
+    channel = st.text(min_size=1, max_size=16)
+    with_reply = st.one_of(
+        st.builds(
+            ConnectRequest,
+            token=TEXT,
+            data=st.none() | payloads,
+            subs=st.dictionaries(TEXT, _subscribe_requests(payloads, st.just("")), max_size=2),
+            name=TEXT,
+            version=TEXT,
+        ),
+        _subscribe_requests(payloads, channel),
+        st.builds(UnsubscribeRequest, channel),
+        st.builds(PublishRequest, channel, payloads),
+        st.builds(PresenceRequest, channel),
+        st.builds(PresenceStatsRequest, channel),
+        st.builds(
+            HistoryRequest,
+            channel=channel,
+            limit=st.integers(-1, 2**31 - 1),
+            since=st.none() | st.builds(StreamPosition, UINT64, TEXT),
+            reverse=st.booleans(),
+        ),
+        st.builds(RpcRequest, channel, st.none() | payloads),
+        st.builds(RefreshRequest, token=TEXT),
+        st.builds(SubRefreshRequest, channel, TEXT),
     )
     return st.one_of(
-        with_id, st.builds(Command, st.just(0), st.just("send"), params), st.just(PONG)
+        st.tuples(WIRE_IDS, with_reply),
+        st.tuples(st.none(), st.builds(SendRequest, payloads)),
+        st.tuples(st.none(), st.just(PONG_REQUEST)),
     )

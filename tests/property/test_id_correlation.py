@@ -29,9 +29,16 @@ from centrifugo_proto import (
     PresenceResult,
     PresenceStatsResult,
     PublishResult,
+    RemoteProtocolError,
     RpcResult,
 )
-from centrifugo_proto.messages import PING, PONG, Push, Reply, ServerMessage
+from centrifugo_proto.messages import (
+    PING,
+    Push,
+    Reply,
+    ServerMessage,
+)
+from serverside import PONG
 
 codecs = pytest.mark.parametrize("codec", CODECS, ids=CODEC_IDS)
 TIMEOUT = 5.0
@@ -175,9 +182,9 @@ def test_late_replies_to_timed_out_commands_are_dropped(
 
 def _reason(events: list[Any]) -> str:
     (error,) = [e for e in events if isinstance(e, ErrorOccurred)]
-    assert isinstance(error.error, str)
-    assert error.error.startswith("bad protocol: ")
-    return error.error
+    assert isinstance(error.error, RemoteProtocolError)
+    assert str(error.error).startswith("bad protocol: ")
+    return str(error.error)
 
 
 @codecs

@@ -71,15 +71,14 @@ from centrifugo_proto import (
 )
 from centrifugo_proto.messages import (
     PING,
-    PONG,
-    Command,
     Push,
     Reply,
     ServerDisconnect,
     ServerUnsubscribe,
 )
 from centrifugo_proto.results import ConnectResult, Publication, SubscribeResult, UnsubscribeResult
-from serverside import ENDPOINT, FixedRandom, ServerWebSocket
+from centrifugo_proto.states import Phase
+from serverside import ENDPOINT, PONG, Command, FixedRandom, ServerWebSocket
 
 D, CING, CED, X = (
     ClientState.DISCONNECTED,
@@ -289,7 +288,10 @@ class ClientMachine(RuleBasedStateMachine):
                     self.c_asked[command.id] = None
                 else:  # recovery from exactly what was delivered (§6.5)
                     assert params["recover"] is True
-                    assert (params["offset"], params["epoch"]) == (self.c_pos, "e"), params
+                    assert (params.get("offset", 0), params.get("epoch", "")) == (
+                        self.c_pos,
+                        "e",
+                    ), params
                     self.c_asked[command.id] = self.c_pos
         elif command.method == "unsubscribe":
             channel = command.params["channel"]
@@ -889,6 +891,18 @@ class ClientMachine(RuleBasedStateMachine):
             assert self.client.subscription_state(channel) is state, (channel, state)
 
     @invariant()
+    def phase_agrees_with_state(self) -> None:
+        """The connection's phase table (docs/states.md) and the client's state agree."""
+        if not hasattr(self, "client"):
+            return
+        phase, state = self.client.phase, self.client.state
+        assert (phase is Phase.CONNECTED) == (state is ClientState.CONNECTED), (phase, state)
+        if state in (ClientState.DISCONNECTED, ClientState.CLOSED):
+            assert phase is Phase.IDLE, (phase, state)
+        if state is ClientState.CONNECTING:
+            assert phase not in (Phase.IDLE, Phase.CONNECTED), (phase, state)
+
+    @invariant()
     def deadlines_are_ahead(self) -> None:
         if not hasattr(self, "client"):
             return
@@ -899,11 +913,11 @@ class ClientMachine(RuleBasedStateMachine):
     def pending_commands_are_bounded(self) -> None:
         if not hasattr(self, "client"):
             return
-        session = self.client._session
+        registry = self.client._session._outbox.registry
         internal = 2 * len(self.subs) + 2  # subscribe + unsubscribe per channel, connect
-        assert len(session._inflight) + len(session._queued) <= len(self.handles) + internal
+        assert len(registry._inflight) + len(registry.queued) <= len(self.handles) + internal
         if self.conn is not None:
-            assert len(session._timed_out) <= self.conn.last_id
+            assert len(registry._timed_out) <= self.conn.last_id
         for handle in self.handles.values():
             assert handle.deadline > self.now, "an outstanding command is past its deadline"
 

@@ -17,6 +17,7 @@ from centrifugo_proto import (
     ConnectingCode,
     ErrorOccurred,
     OpenTransport,
+    RemoteProtocolError,
     Subscribing,
     SubscriptionState,
     TransportClosed,
@@ -49,14 +50,14 @@ def busy_pair():
 def assert_bad_protocol(client, server, events, pending, *, now, close_code=1002):
     """The "bad protocol" handling: error, close, fail pending, suspend, reconnect."""
     (occurred,) = only(events, ErrorOccurred)
-    assert isinstance(occurred.error, str)
-    assert occurred.error.startswith("bad protocol")
+    assert isinstance(occurred.error, RemoteProtocolError)
+    assert str(occurred.error).startswith("bad protocol")
     assert CloseTransport() in events
     (failed,) = only(events, CommandFailed)
     assert failed.request == pending
     assert isinstance(failed.error, ClientDisconnected)
     assert Subscribing(channel="a", code=1, reason="transport closed") in events
-    assert events[-1] == Connecting(code=ConnectingCode.BAD_PROTOCOL, reason=occurred.error)
+    assert events[-1] == Connecting(code=ConnectingCode.BAD_PROTOCOL, reason=str(occurred.error))
     assert client.state is ClientState.CONNECTING
     assert client.subscription_state("a") is SubscriptionState.SUBSCRIBING
     server.pump()
@@ -106,8 +107,10 @@ def test_lines_after_a_bad_line_in_the_same_frame_are_not_acted_on():
 
 
 def test_a_binary_frame_in_json_mode():
+    """The frame kind the codec does not use (binary for JSON, text for binary-json)."""
     client, server, pending = busy_pair()
-    client.receive_data(server.send_bytes(b'{"id":3,"publish":{}}'), now=2.0)
+    assert server.ws is not None
+    client.receive_data(server.ws.send_other_kind('{"id":3,"publish":{}}'), now=2.0)
     assert_bad_protocol(client, server, server.events(), pending, now=2.0)
 
 

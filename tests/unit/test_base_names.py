@@ -18,6 +18,7 @@ from centrifugo_proto import (
     Publication,
     PublicationReceived,
     PublicationsLost,
+    RemoteProtocolError,
     ReplyError,
     Subscribed,
     SubscribeResult,
@@ -60,7 +61,7 @@ INFO = ClientInfo(user="u", client="c")
             ("a", "publications_lost"),
         ),
         (ErrorOccurred(error=ReplyError(100, "x"), channel="a"), ("a", "error")),
-        (ErrorOccurred(error="bad protocol: x"), (None, "error")),
+        (ErrorOccurred(error=RemoteProtocolError("bad protocol: x")), (None, "error")),
         (TokenRefreshed(channel=None, expires=True, ttl=5), (None, "refresh")),
         (TokenRefreshed(channel="a", expires=True, ttl=5), ("a", "refresh")),
         (

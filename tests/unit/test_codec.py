@@ -19,15 +19,31 @@ from centrifugo_proto import (
     RefreshResult,
     ReplyError,
     RpcResult,
+    StreamPosition,
     SubRefreshResult,
     SubscribeResult,
     UnsubscribeResult,
 )
 from centrifugo_proto.codecs import json as codec
+from centrifugo_proto.codecs.json import JsonCodec
+from centrifugo_proto.commands import (
+    PONG as PONG_REQUEST,
+)
+from centrifugo_proto.commands import (
+    ConnectRequest,
+    HistoryRequest,
+    PresenceRequest,
+    PresenceStatsRequest,
+    PublishRequest,
+    RefreshRequest,
+    RpcRequest,
+    SendRequest,
+    SubRefreshRequest,
+    SubscribeRequest,
+    UnsubscribeRequest,
+)
 from centrifugo_proto.messages import (
     PING,
-    PONG,
-    Command,
     Ignored,
     Join,
     Leave,
@@ -52,6 +68,8 @@ from serverside import (
     reply,
 )
 
+JSON = JsonCodec()
+
 
 def decode_one(line):
     (message,) = codec.decode_replies(encode_replies(line))
@@ -63,13 +81,13 @@ def decode_one(line):
 
 def test_commands_encode_as_compact_lines_the_server_reads_back():
     commands = [
-        Command(1, "connect", {"token": "t", "name": "python"}),
-        Command(2, "subscribe", {"channel": "chat:room", "recover": True, "offset": 7}),
-        Command(3, "publish", {"channel": "chat:room", "data": {"text": "héllo\nworld"}}),
-        Command(0, "send", {"data": [1, 2]}),
-        PONG,
+        (1, ConnectRequest(token="t", name="python")),
+        (2, SubscribeRequest(channel="chat:room", recover=True, offset=7)),
+        (3, PublishRequest("chat:room", {"text": "héllo\nworld"})),
+        (None, SendRequest([1, 2])),
+        (None, PONG_REQUEST),
     ]
-    text = codec.encode_commands(commands)
+    text = JSON.frame([(wire_id, JSON.encode(command)) for wire_id, command in commands])
     assert " " not in text.replace("héllo", "")  # compact: no separators with spaces
     assert text.count("\n") == len(commands) - 1  # newlines inside payloads are escaped
     assert not text.endswith("\n")
@@ -82,20 +100,66 @@ def test_commands_encode_as_compact_lines_the_server_reads_back():
     ]
 
 
+def test_every_request_field_has_its_wire_name():
+    """History, RPC, refreshes and the connect ``subs`` map (§2.3), zero values left out."""
+    encoded = [
+        HistoryRequest(channel="c", limit=-1, since=StreamPosition(3, "e"), reverse=True),
+        HistoryRequest(channel="c"),
+        RpcRequest("m", {"x": 1}),
+        RpcRequest("m"),
+        RefreshRequest(token="t"),
+        SubRefreshRequest("c", "t"),
+        PresenceRequest("c"),
+        PresenceStatsRequest("c"),
+        UnsubscribeRequest("c"),
+        SubscribeRequest(
+            channel="c", token="t", data=1, positioned=True, recoverable=True,
+            join_leave=True, delta="fossil",
+        ),
+        ConnectRequest(
+            data={"d": 1}, version="1.0",
+            subs={"s": SubscribeRequest(channel="s", recover=True, epoch="e", offset=2)},
+        ),
+    ]  # fmt: skip
+    text = JSON.frame([(n, JSON.encode(c)) for n, c in enumerate(encoded, 1)])
+    assert [next(iter(set(c) - {"id"})) for c in decode_commands(text)] == [
+        "history", "history", "rpc", "rpc", "refresh", "sub_refresh", "presence",
+        "presence_stats", "unsubscribe", "subscribe", "connect",
+    ]  # fmt: skip
+    bodies = [c[next(iter(set(c) - {"id"}))] for c in decode_commands(text)]
+    assert bodies == [
+        {"channel": "c", "limit": -1, "since": {"offset": 3, "epoch": "e"}, "reverse": True},
+        {"channel": "c"},
+        {"method": "m", "data": {"x": 1}},
+        {"method": "m"},
+        {"token": "t"},
+        {"channel": "c", "token": "t"},
+        {"channel": "c"},
+        {"channel": "c"},
+        {"channel": "c"},
+        {
+            "channel": "c", "token": "t", "data": 1, "recoverable": True,
+            "positioned": True, "join_leave": True, "delta": "fossil",
+        },
+        {"data": {"d": 1}, "subs": {"s": {"recover": True, "epoch": "e", "offset": 2}},
+         "version": "1.0"},
+    ]  # fmt: skip
+
+
 def test_non_ascii_payloads_stay_utf8_not_escaped():
-    text = codec.encode_commands([Command(1, "publish", {"channel": "c", "data": "日本"})])
+    text = JSON.frame([(1, JSON.encode(PublishRequest("c", "日本")))])
     assert "日本" in text
 
 
 @pytest.mark.parametrize("payload", [object(), {1, 2}, float("nan"), float("inf"), b"raw"])
 def test_check_payload_refuses_what_json_cannot_carry(payload):
     with pytest.raises(LocalProtocolError, match="not JSON-serialisable"):
-        codec.check_payload(payload)
+        JSON.check_payload(payload)
 
 
 def test_check_payload_accepts_json_values():
     for value in (None, 1, 1.5, "s", [1, {"a": None}], {"nested": {"list": [True]}}):
-        codec.check_payload(value)
+        JSON.check_payload(value)
 
 
 # -- decoding: framing -------------------------------------------------------------------
@@ -432,3 +496,50 @@ def test_a_valid_line_is_valid_json_from_the_server_codec():
     assert json.loads(encode_replies(push_pub("c", {"x": "y"}, 3))) == {
         "push": {"channel": "c", "pub": {"data": {"x": "y"}, "offset": 3}}
     }
+
+
+# -- tags filters and delta payloads (§2.2, §7) -------------------------------------------
+
+
+def test_a_tags_filter_travels_as_tf_with_zero_values_left_out():
+    from centrifugo_proto.filters import tags
+
+    wanted = tags.eq("type", "goal") & (tags.in_("team", ["a", "b"]) | ~tags.exists("vip"))
+    text = JSON.frame([(1, JSON.encode(SubscribeRequest(channel="c", tags_filter=wanted)))])
+    (command,) = decode_commands(text)
+    assert command["subscribe"]["tf"] == {
+        "op": "and",
+        "nodes": [
+            {"key": "type", "cmp": "eq", "val": "goal"},
+            {
+                "op": "or",
+                "nodes": [
+                    {"key": "team", "cmp": "in", "vals": ["a", "b"]},
+                    {"op": "not", "nodes": [{"key": "vip", "cmp": "ex"}]},
+                ],
+            },
+        ],
+    }
+
+
+def test_delta_payloads_are_json_strings_holding_the_payload_text():
+    assert JSON.payload_bytes('{"a":"é"}') == '{"a":"é"}'.encode()
+    assert JSON.payload_value(b'{"a":"\\u00e9"}') == {"a": "é"}
+    for bad in ({"a": 1}, 5, None):
+        with pytest.raises(DecodeError, match="must be a JSON string"):
+            JSON.payload_bytes(bad)
+    with pytest.raises(DecodeError, match="lone surrogate"):
+        JSON.payload_bytes("\ud800")
+    with pytest.raises(DecodeError, match="not JSON"):
+        JSON.payload_value(b"{oops")
+    with pytest.raises(DecodeError, match="not JSON"):
+        JSON.payload_value(b"\xff")
+    with pytest.raises(DecodeError, match="nested too deeply"):
+        JSON.payload_value(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_a_publication_says_whether_its_data_is_a_delta():
+    line = {"push": {"channel": "c", "pub": {"data": "x", "offset": 2, "delta": True}}}
+    assert decode_one(line).delta is True
+    with pytest.raises(DecodeError, match=r"pub\.delta"):
+        decode_one({"push": {"channel": "c", "pub": {"data": "x", "delta": 1}}})

@@ -22,6 +22,7 @@ from centrifugo_proto import (
     SubscriptionState,
     TokenRequested,
     TransportClosed,
+    TransportError,
 )
 from serverside import (
     FakeServer,
@@ -428,7 +429,7 @@ def test_transport_failed_while_connected_reconnects():
     server.feed(reply(2, subscribe={}), now=1.0)
     client.transport_failed("write failed", now=2.0)
     events = server.events()
-    assert events[0] == ErrorOccurred(error="transport failed: write failed")
+    assert events[0] == ErrorOccurred(error=TransportError("transport failed: write failed"))
     assert CloseTransport() in events
     assert events[-1] == Connecting(code=ConnectingCode.TRANSPORT_CLOSED, reason="write failed")
     assert client.subscription_state("a") is SubscriptionState.SUBSCRIBING
@@ -510,7 +511,7 @@ def test_connect_reply_with_the_wrong_result_is_bad_protocol():
     server = FakeServer(client)
     events = answer_connect_with(client, server, reply(1, publish={}), now=0.0)
     assert [type(e) for e in events] == [ErrorOccurred, CloseTransport]
-    assert events[0].error.startswith("bad protocol")
+    assert str(events[0].error).startswith("bad protocol")
     assert client.state is ClientState.CONNECTING
     server.pump()
     assert server.connections[0].close_code == 1002

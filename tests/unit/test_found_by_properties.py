@@ -12,6 +12,7 @@ from centrifugo_proto import (
     PublicationReceived,
     TokenRequested,
     TransportClosed,
+    TransportError,
 )
 from serverside import (
     FakeServer,
@@ -91,7 +92,9 @@ def test_a_proxy_that_closes_during_connect_says_so():
     while (event := client.next_event()) is not None:
         events.append(event)
     assert (
-        ErrorOccurred(error="transport failed: proxy closed the connection during CONNECT")
+        ErrorOccurred(
+            error=TransportError("transport failed: proxy closed the connection during CONNECT")
+        )
         in events
     )
     assert client.state is ClientState.CONNECTING

@@ -11,6 +11,7 @@ from centrifugo_proto import (
     OpenTransport,
     ReplyError,
     SubscriptionState,
+    TokenError,
     TokenRefreshed,
     TokenRequested,
     Unsubscribed,
@@ -88,7 +89,9 @@ def test_token_failed_retries_refresh_within_the_retry_window():
     client.handle_timeout(now=10.0)
     (request,) = server.events()
     client.token_failed(request, now=10.0)
-    assert server.events() == [ErrorOccurred(error="could not get a token", channel=None)]
+    assert server.events() == [
+        ErrorOccurred(error=TokenError("could not get a token"), channel=None)
+    ]
     # jittered(5, 10) with rng 0.5 -> 7.5 s
     assert client.next_deadline() == 17.5
     client.handle_timeout(now=17.5)
@@ -193,7 +196,9 @@ def test_token_failed_for_the_connect_token_retries_with_backoff():
     client.connect(now=0.0)
     (request,) = only(server.events(), TokenRequested)
     client.token_failed(request, now=0.5)
-    assert server.events() == [ErrorOccurred(error="could not get a token", channel=None)]
+    assert server.events() == [
+        ErrorOccurred(error=TokenError("could not get a token"), channel=None)
+    ]
     assert client.state is ClientState.CONNECTING
     assert client.next_deadline() == 2.0  # the reconnect backoff, attempt 0
     client.handle_timeout(now=2.0)
@@ -208,7 +213,9 @@ def test_token_failed_for_a_subscription_token_tries_again_after_backoff():
     client.subscribe("p", has_token_source=True, now=0.0)
     (request,) = only(server.events(), TokenRequested)
     client.token_failed(request, now=1.0)
-    assert server.events() == [ErrorOccurred(error="could not get a token", channel="p")]
+    assert server.events() == [
+        ErrorOccurred(error=TokenError("could not get a token"), channel="p")
+    ]
     assert client.subscription_state("p") is SubscriptionState.SUBSCRIBING
     assert client.next_deadline() == 4.0  # resubscribe backoff: 2 + 0.5 * 2
     client.handle_timeout(now=4.0)
@@ -227,7 +234,9 @@ def test_token_failed_for_a_subscription_refresh_retries_within_its_window():
     client.handle_timeout(now=30.0)
     (request,) = server.events()
     client.token_failed(request, now=30.0)
-    assert server.events() == [ErrorOccurred(error="could not get a token", channel="p")]
+    assert server.events() == [
+        ErrorOccurred(error=TokenError("could not get a token"), channel="p")
+    ]
     assert client.next_deadline() == 45.0  # jittered(10, 20) with rng 0.5
     client.handle_timeout(now=45.0)
     assert only(server.events(), TokenRequested)

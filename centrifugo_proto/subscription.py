@@ -1,0 +1,574 @@
+"""A client-side subscription: its state, position, timers and token (PROTOCOL.md §6.4, §6.5).
+
+Like aioquic's ``QuicStream`` (STYLE-ANCHORS L17), the subscription owns its
+state: the session routes pushes and replies to it by channel and never reaches
+into its fields. Its state moves only through the table of :mod:`.states`.
+
+Positions (§6.5). A recoverable or positioned subscription tracks the (offset,
+epoch) of the last publication delivered. Offsets of a stream grow by one per
+publication, so an offset at or below the last is a duplicate (dropped: each
+publication is delivered once) and one past the next means some were missed:
+the client resubscribes from its position and the server recovers them, in
+order. A new epoch means the server's stream started again (its history was
+lost): the client reports the reset once and delivers the new stream from its
+first publication, recovering from offset 0 of the new epoch (docs/resilience.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+import attrs
+
+from .backoff import RandomSource, backoff_delay, jittered
+from .codes import (
+    INSUFFICIENT_STATE,
+    ConnectingCode,
+    SubscribingCode,
+    UnsubscribedCode,
+    reply_error_rule,
+    unsubscribe_rule,
+)
+from .commands import Command, SubRefreshRequest, SubscribeRequest, UnsubscribeRequest
+from .delta import DeltaDecoder, DeltaStats, PayloadCodec
+from .errors import CentrifugoError, DecodeError, ReplyError, Unauthorized
+from .events import (
+    ErrorOccurred,
+    Event,
+    PublicationReceived,
+    PublicationsLost,
+    Subscribed,
+    Subscribing,
+    TokenRefreshed,
+    Unsubscribed,
+)
+from .messages import Reply
+from .options import ClientOptions, SubscriptionOptions
+from .registry import Pending
+from .results import Publication, StreamPosition, SubRefreshResult, SubscribeResult
+from .states import INVALID, STAY, SUBSCRIPTION_TRANSITIONS, SubscriptionInput, SubscriptionState
+from .timers import Timer
+from .token_flow import TokenFlow, TokenPurpose
+
+__all__ = ["ClientSubscription", "SubscriptionHost"]
+
+_SUBSCRIBED: Final = SubscriptionState.SUBSCRIBED
+_SUBSCRIBING: Final = SubscriptionState.SUBSCRIBING
+#: Recoveries into a new epoch in a row before the client stops asking: a server
+#: whose stream resets on every subscribe must not make the client spin.
+_MAX_RESET_RECOVERIES: Final = 2
+
+
+class SubscriptionHost(Protocol):
+    """What a subscription asks of the session."""
+
+    options: ClientOptions
+    rng: RandomSource
+    tokens: TokenFlow
+    #: How payloads look in this client's codec (for delta subscriptions, §7).
+    codec: PayloadCodec
+
+    @property
+    def connected(self) -> bool: ...
+
+    def emit(self, event: Event) -> None: ...
+
+    def schedule(self, when: float, action: Callable[[float], None]) -> Timer: ...
+
+    def send(
+        self,
+        command: Command,
+        now: float,
+        *,
+        on_reply: Callable[[Pending, Reply, float], None],
+        on_timeout: Callable[[Pending, float], None],
+        channel: str = "",
+    ) -> Pending: ...
+
+    def expect(self, reply: Reply, kind: type[Any], now: float) -> Any: ...
+
+    def lose_connection(self, now: float, code: int, reason: str) -> None: ...
+
+
+class ClientSubscription:
+    def __init__(self, host: SubscriptionHost, channel: str, options: SubscriptionOptions) -> None:
+        self._host = host
+        self.channel = channel
+        self.options = options
+        self.state = SubscriptionState.UNSUBSCRIBED
+        self._token: str | None = None
+        # The position of the last publication delivered, as plain values: the hot
+        # path moves it on every publication.
+        self.offset = 0
+        self.epoch = ""
+        self.has_position = False
+        #: Ask for recovery from the position on the next subscribe (§6.5).
+        self._recover = False
+        #: Offsets are checked (recoverable or positioned): see the module docstring.
+        self.track_offsets = False
+        self._attempt = 0
+        self._reset_recoveries = 0
+        #: Rebuilds whole payloads while delta is negotiated (§7), else None.
+        self._delta: DeltaDecoder | None = None
+        self._decoding = False
+        #: A delta failed to apply: ask for full payloads from then on.
+        self._delta_off = False
+        #: The subscribe command in flight on this connection, or None.
+        self._inflight: Pending | None = None
+        self._timer: Timer | None = None
+        self._refresh_timer: Timer | None = None
+
+    # -- state ----------------------------------------------------------------------------
+
+    def _input(self, value: SubscriptionInput) -> bool:
+        """Apply an input from the table; True if the state changed."""
+        outcome = SUBSCRIPTION_TRANSITIONS[self.state, value]
+        if outcome is STAY:
+            return False
+        # The session only feeds inputs its own checks allow (the caller's go through
+        # them first): an INVALID pair here is a bug.
+        if outcome is INVALID:
+            raise AssertionError(f"{self.channel!r}: {value.value!r} while {self.state.value}")
+        assert isinstance(outcome, SubscriptionState)
+        self.state = outcome
+        return True
+
+    @property
+    def delta_stats(self) -> DeltaStats | None:
+        """What delta compression saved, once it was negotiated (§7)."""
+        return None if self._delta is None else self._delta.stats
+
+    @property
+    def position(self) -> StreamPosition | None:
+        return StreamPosition(self.offset, self.epoch) if self.has_position else None
+
+    def _forget_position(self) -> None:
+        self.offset, self.epoch, self.has_position, self._recover = 0, "", False, False
+
+    def forget_state(self) -> None:
+        """3014: the server dropped what it knew of us (§5.3)."""
+        if self.options.has_token_source:
+            self._token = None
+        self._forget_position()
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._timer, self._refresh_timer):
+            if timer is not None:
+                timer.cancel()
+        self._timer = self._refresh_timer = None
+
+    # -- subscribing ------------------------------------------------------------------------
+
+    def subscribe_called(self, options: SubscriptionOptions, now: float) -> None:
+        if self.state is SubscriptionState.UNSUBSCRIBED:
+            self.options = options
+        if not self._input(SubscriptionInput.SUBSCRIBE_CALLED):
+            return
+        self._token = options.token
+        self._attempt = 0
+        self._reset_recoveries = 0
+        self._delta_off = False
+        if options.since is not None:
+            self.offset, self.epoch = options.since.offset, options.since.epoch
+            self.has_position = self._recover = True
+        self._host.emit(
+            Subscribing(
+                channel=self.channel,
+                code=SubscribingCode.SUBSCRIBE_CALLED,
+                reason="subscribe called",
+            )
+        )
+        if self._host.connected:
+            self.send_subscribe(now)
+
+    def connected(self, now: float) -> None:
+        """The connection is up: what waits for it goes out (not what backs off)."""
+        if self.state is _SUBSCRIBING and self._timer is None:
+            self.send_subscribe(now)
+
+    def send_subscribe(self, now: float) -> None:
+        options = self.options
+        host = self._host
+        if options.has_token_source and not self._token:
+            # One request per subscription: its answer sends the subscribe. A second
+            # one would mean two subscribes on one connection, and 105 for the second.
+            if not host.tokens.asking(TokenPurpose.SUBSCRIBE, self.channel):
+                host.tokens.ask(TokenPurpose.SUBSCRIBE, self.channel)
+            return
+        recover = self._recover and self.has_position
+        request = SubscribeRequest(
+            channel=self.channel,
+            token=self._token or "",
+            data=options.data,
+            recoverable=options.recoverable,
+            positioned=options.positioned,
+            join_leave=options.join_leave,
+            recover=recover,
+            epoch=self.epoch if recover else "",
+            offset=self.offset if recover else 0,
+            delta="" if self._delta_off else options.delta,
+            tags_filter=options.tags_filter,
+        )
+        self._inflight = host.send(
+            request,
+            now,
+            on_reply=self._on_subscribe_reply,
+            on_timeout=self._on_subscribe_timeout,
+            channel=self.channel,
+        )
+
+    def _on_subscribe_timeout(self, pending: Pending, now: float) -> None:
+        # The server may have subscribed anyway: only a new connection is sure (§6.4).
+        self._host.lose_connection(now, ConnectingCode.SUBSCRIBE_TIMEOUT, "subscribe timeout")
+
+    def _on_subscribe_reply(self, pending: Pending, reply: Reply, now: float) -> None:
+        if self._inflight is not pending:
+            return  # the caller unsubscribed meanwhile; its unsubscribe already went out
+        self._inflight = None
+        if reply.error is not None:
+            self._on_subscribe_error(reply.error, now)
+            return
+        result: SubscribeResult | None = self._host.expect(reply, SubscribeResult, now)
+        if result is None:
+            return
+        asked = self.has_position and self._recover
+        old = StreamPosition(self.offset, self.epoch)
+        reset = asked and result.was_recovering and not result.recovered
+        reset = reset and bool(result.epoch) and result.epoch != old.epoch
+        # The new stream holds publications (its top is past 0): recover them.
+        if reset and result.offset and self._reset_recoveries < _MAX_RESET_RECOVERIES:
+            self._recover_new_stream(old, result.epoch, now)
+            return
+        self._input(SubscriptionInput.SUBSCRIBE_SUCCEEDED)
+        self._attempt = 0
+        delivered = self.offset if asked and self.epoch == result.epoch else 0
+        self.track_offsets = result.recoverable or result.positioned or result.delta
+        if result.recoverable:
+            self._recover = True
+        # Recovered publications come in order, after the position asked for
+        # (§2.3); any at or below what was delivered already are dropped.
+        recovered = [
+            attrs.evolve(p, channel=self.channel)
+            for p in result.publications
+            if not p.offset or p.offset > delivered
+        ]
+        self._start_decoding(result.delta)
+        broken: DecodeError | None = None
+        if self._decoding:
+            recovered, broken = self._decode_chain(recovered)
+        if self.track_offsets:
+            last = recovered[-1].offset if recovered else 0
+            # After a delta that did not apply, the position is the last delivered.
+            top = (last or delivered) if broken is not None else max(result.offset, last)
+            self.offset = top
+            self.epoch = result.epoch
+            self.has_position = True
+        if result.expires and self.options.has_token_source:
+            self._arm_refresh(now + result.ttl)
+        emit = self._host.emit
+        emit(
+            Subscribed(
+                channel=self.channel,
+                result=result,
+                position=self.position,
+                was_recovering=result.was_recovering,
+                recovered=result.recovered,
+            )
+        )
+        for pub in recovered:
+            emit(PublicationReceived(publication=pub))
+        if broken is not None:
+            self._delta_failed(broken, now)
+        elif reset:
+            emit(PublicationsLost(channel=self.channel, since=old, reason="stream reset"))
+        elif result.was_recovering and not result.recovered:
+            # The server could not fill the gap: the application must reload (§6.5).
+            since = StreamPosition(delivered, old.epoch) if delivered else None
+            emit(PublicationsLost(channel=self.channel, since=since, reason="recovery failed"))
+        else:
+            self._reset_recoveries = 0
+
+    # -- delta compression (§7) ------------------------------------------------------------
+
+    def _start_decoding(self, negotiated: bool) -> None:
+        self._decoding = negotiated
+        if negotiated:
+            if self._delta is None:
+                self._delta = DeltaDecoder(self._host.codec)
+            self._delta.reset()
+
+    def _decode_chain(
+        self, pubs: list[Publication]
+    ) -> tuple[list[Publication], DecodeError | None]:
+        """Recovered publications, decoded in order: the first full, the others maybe
+        deltas (§7). Stops at the first that does not decode."""
+        assert self._delta is not None
+        out = []
+        for pub in pubs:
+            try:
+                out.append(self._delta.decode(pub))
+            except DecodeError as exc:
+                return out, exc
+        return out, None
+
+    def _delta_failed(self, error: DecodeError, now: float) -> None:
+        """Never deliver a payload rebuilt from a delta that did not apply: resubscribe
+        from the last publication delivered, asking for full payloads from now on (the
+        server garbles some deltas in JSON mode, and asking again would loop)."""
+        self._host.emit(ErrorOccurred(error=error, channel=self.channel))
+        self._delta_off = True
+        self._resync(now, f"delta failed: {error}")
+
+    def _recover_new_stream(self, old: StreamPosition, epoch: str, now: float) -> None:
+        """The stream was reset: report it, then recover the new one from its start.
+
+        The server holds the subscription already (this follows a subscribe reply
+        or a live publication), so unsubscribe goes first, in the same frame (else
+        105 "already subscribed")."""
+        self._reset_recoveries += 1
+        self._host.emit(PublicationsLost(channel=self.channel, since=old, reason="stream reset"))
+        self.offset, self.epoch, self.has_position, self._recover = 0, epoch, True, True
+        self._send_unsubscribe(now)
+        self.send_subscribe(now)
+
+    def _on_subscribe_error(self, error: ReplyError, now: float) -> None:
+        rule = reply_error_rule(error)
+        if rule.token_expired:
+            self._token = None  # expired: ask for a new one before trying again (§6.4)
+        if rule.retry or (rule.token_expired and self.options.has_token_source):
+            self._input(SubscriptionInput.SUBSCRIBE_RETRYABLE_ERROR)
+            self._host.emit(ErrorOccurred(error=error, channel=self.channel))
+            self.schedule_resubscribe(now)
+        else:
+            self._unsubscribed(
+                error.code, error.message, SubscriptionInput.SUBSCRIBE_TERMINAL_ERROR, error
+            )
+
+    def schedule_resubscribe(self, now: float) -> None:
+        options = self._host.options
+        delay = backoff_delay(
+            self._attempt,
+            options.min_resubscribe_delay,
+            options.max_resubscribe_delay,
+            self._host.rng,
+        )
+        self._attempt += 1
+        self._timer = self._host.schedule(now + delay, self._resubscribe_due)
+
+    def _resubscribe_due(self, now: float) -> None:
+        self._timer = None
+        if self.state is _SUBSCRIBING and self._host.connected:
+            self.send_subscribe(now)
+
+    # -- ending ---------------------------------------------------------------------------
+
+    def _unsubscribed(
+        self,
+        code: int,
+        reason: str,
+        how: SubscriptionInput,
+        error: CentrifugoError | None = None,
+    ) -> None:
+        if self._input(how):
+            self._inflight = None
+            self._cancel_timers()
+            self._host.emit(
+                Unsubscribed(channel=self.channel, code=code, reason=reason, error=error)
+            )
+
+    def unsubscribe(
+        self,
+        now: float,
+        code: int = UnsubscribedCode.UNSUBSCRIBE_CALLED,
+        reason: str = "unsubscribe called",
+        how: SubscriptionInput = SubscriptionInput.UNSUBSCRIBE_CALLED,
+        error: CentrifugoError | None = None,
+    ) -> None:
+        held = self.state is _SUBSCRIBED or self._inflight is not None
+        self._unsubscribed(code, reason, how, error)
+        self._host.tokens.forget_channel(self.channel)
+        if held and self._host.connected:
+            self._send_unsubscribe(now)
+
+    def _send_unsubscribe(self, now: float) -> None:
+        self._host.send(
+            UnsubscribeRequest(self.channel),
+            now,
+            on_reply=self._on_unsubscribe_reply,
+            on_timeout=self._on_unsubscribe_timeout,
+            channel=self.channel,
+        )
+
+    def _on_unsubscribe_reply(self, pending: Pending, reply: Reply, now: float) -> None:
+        if reply.error is not None:
+            # The server may still hold us subscribed: reconnect to be sure (§6.1).
+            self._host.lose_connection(now, ConnectingCode.UNSUBSCRIBE_ERROR, "unsubscribe error")
+
+    def _on_unsubscribe_timeout(self, pending: Pending, now: float) -> None:
+        self._host.lose_connection(now, ConnectingCode.UNSUBSCRIBE_ERROR, "unsubscribe timeout")
+
+    def connection_lost(self) -> None:
+        self._inflight = None
+        self._cancel_timers()
+        if self._input(SubscriptionInput.CONNECTION_LOST):
+            self._host.emit(
+                Subscribing(
+                    channel=self.channel,
+                    code=SubscribingCode.TRANSPORT_CLOSED,
+                    reason="transport closed",
+                )
+            )
+
+    def client_stopped(self) -> None:
+        """Disconnected or closed: nothing of this subscription fires any more."""
+        self._cancel_timers()
+
+    def client_closed(self) -> None:
+        self._unsubscribed(
+            UnsubscribedCode.CLIENT_CLOSED, "client closed", SubscriptionInput.CLIENT_CLOSED
+        )
+
+    # -- pushes (§3) ----------------------------------------------------------------------
+
+    def server_unsubscribed(self, code: int, reason: str, now: float) -> None:
+        """An ``unsubscribe`` push while subscribed: from 2500 up, resubscribe (§5.2)."""
+        rule = unsubscribe_rule(code)
+        if not rule.resubscribe:
+            self._unsubscribed(code, reason, SubscriptionInput.SERVER_UNSUBSCRIBE)
+            return
+        if rule.forget_token and self.options.has_token_source:
+            self._token = None  # 2501, 2502: a new token, not the expired one
+        if rule.forget_position:
+            self._forget_position()  # 2502: the position is no longer valid either
+        self._input(SubscriptionInput.SERVER_RESUBSCRIBE)
+        self._host.emit(Subscribing(channel=self.channel, code=code, reason=reason))
+        self._cancel_timers()
+        self.send_subscribe(now)
+
+    def publication(self, pub: Publication, now: float) -> Publication | None:
+        """Check a publication's position and rebuild its payload from a delta; what
+        to deliver, or None (§6.5, §7)."""
+        epoch = pub.epoch
+        if epoch and epoch != self.epoch and self.has_position:
+            old = StreamPosition(self.offset, self.epoch)
+            if pub.offset != 1:
+                self._new_stream(old, epoch, now)
+                return None
+            # The new stream's first publication: nothing of it was missed.
+            self._host.emit(
+                PublicationsLost(channel=self.channel, since=old, reason="stream reset")
+            )
+            self.offset, self.epoch = 0, epoch
+        offset = pub.offset
+        if offset:
+            if offset <= self.offset:
+                return None  # a duplicate: delivered already
+            if self.has_position and offset != self.offset + 1:
+                self._resync(now, f"offset gap: {self.offset} then {offset}")
+                return None
+        if self._decoding:
+            assert self._delta is not None
+            try:
+                pub = self._delta.decode(pub)
+            except DecodeError as exc:
+                self._delta_failed(exc, now)
+                return None
+        if offset:
+            self.offset = offset
+            self.has_position = True
+        return pub
+
+    def _new_stream(self, old: StreamPosition, epoch: str, now: float) -> None:
+        self._input(SubscriptionInput.SERVER_RESUBSCRIBE)
+        self._host.emit(
+            Subscribing(channel=self.channel, code=INSUFFICIENT_STATE, reason="stream reset")
+        )
+        self._cancel_timers()
+        self._recover_new_stream(old, epoch, now)
+
+    def _resync(self, now: float, reason: str) -> None:
+        """Resubscribe from the last delivered position, in one frame: the server
+        still holds the subscription, so unsubscribe goes first (else 105)."""
+        self._input(SubscriptionInput.SERVER_RESUBSCRIBE)
+        self._host.emit(Subscribing(channel=self.channel, code=INSUFFICIENT_STATE, reason=reason))
+        # The token refresh of the subscription being replaced goes with it: the new
+        # subscribe reply sets its own (else both fire: two sub_refresh requests).
+        self._cancel_timers()
+        self._send_unsubscribe(now)
+        self._recover = True
+        self.send_subscribe(now)
+
+    # -- tokens (§6.4) --------------------------------------------------------------------
+
+    def token_provided(self, purpose: TokenPurpose, token: str, now: float) -> None:
+        if purpose is TokenPurpose.SUBSCRIBE:
+            self._token = token
+            if self.state is _SUBSCRIBING and self._host.connected:
+                self.send_subscribe(now)
+        elif self.state is _SUBSCRIBED:
+            self._token = token
+            self._host.send(
+                SubRefreshRequest(self.channel, token),
+                now,
+                on_reply=self._on_sub_refresh_reply,
+                on_timeout=lambda pending, now: self._retry_refresh(now),
+                channel=self.channel,
+            )
+
+    def token_failed(self, purpose: TokenPurpose, now: float) -> None:
+        if purpose is TokenPurpose.SUB_REFRESH:
+            self._retry_refresh(now)
+        # Defensive: a subscribe token is asked for only while subscribing, and
+        # leaving that state (unsubscribe, refusal, close) drops the request.
+        elif self.state is _SUBSCRIBING:  # pragma: no branch
+            self.schedule_resubscribe(now)
+
+    def token_unauthorized(self, now: float) -> None:
+        self.unsubscribe(
+            now,
+            UnsubscribedCode.UNAUTHORIZED,
+            "unauthorized",
+            SubscriptionInput.SERVER_UNSUBSCRIBE,
+            Unauthorized("unauthorized"),
+        )
+
+    def _arm_refresh(self, when: float) -> None:
+        self._refresh_timer = self._host.schedule(when, self._refresh_due)
+
+    def _refresh_due(self, now: float) -> None:
+        self._refresh_timer = None
+        # Defensive: every way out of subscribed cancels this timer.
+        if self.state is _SUBSCRIBED:  # pragma: no branch
+            self._host.tokens.ask(TokenPurpose.SUB_REFRESH, self.channel)
+
+    def _retry_refresh(self, now: float) -> None:
+        if self.state is not _SUBSCRIBED:
+            return
+        options = self._host.options
+        delay = jittered(
+            options.sub_refresh_retry_min, options.sub_refresh_retry_max, self._host.rng
+        )
+        self._arm_refresh(now + delay)
+
+    def _on_sub_refresh_reply(self, pending: Pending, reply: Reply, now: float) -> None:
+        if self.state is not _SUBSCRIBED:
+            return
+        error = reply.error
+        if error is not None:
+            if error.retryable:
+                self._host.emit(ErrorOccurred(error=error, channel=self.channel))
+                self._retry_refresh(now)
+            else:
+                self.unsubscribe(
+                    now, error.code, error.message, SubscriptionInput.SERVER_UNSUBSCRIBE, error
+                )
+            return
+        result: SubRefreshResult | None = self._host.expect(reply, SubRefreshResult, now)
+        if result is None:
+            return
+        if result.expires:
+            self._arm_refresh(now + result.ttl)
+        self._host.emit(
+            TokenRefreshed(channel=self.channel, expires=result.expires, ttl=result.ttl)
+        )
