@@ -11,6 +11,7 @@ is no longer referenced is collected, its ``weakref.finalize`` runs
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import queue
 import selectors
@@ -19,6 +20,8 @@ import threading
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ._base.tokens import not_awaitable
 
 if TYPE_CHECKING:
     from .blocking import Client
@@ -106,7 +109,9 @@ def _dispatch(callbacks: queue.SimpleQueue[Any], log: logging.Logger) -> None:
     while (item := callbacks.get()) is not END:
         callback, event = item
         try:
-            callback(event)
+            result = callback(event)
+            if inspect.isawaitable(result):  # nothing here awaits it: say so, once
+                not_awaitable(result, f"callback {callback!r}")
         except Exception:  # a callback cannot hurt the client
             log.exception("callback %r raised on %r", callback, event)
 

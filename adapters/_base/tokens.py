@@ -54,15 +54,16 @@ def source_for(
     return getter if channel is None else partial(getter, channel)
 
 
-def not_awaitable(value: object) -> object:
-    """``value`` itself, unless it is an awaitable nobody will await (a plain source
-    that returned a coroutine, in the blocking adapter): closed, and refused."""
+def not_awaitable(value: object, what: str = "get_token") -> object:
+    """``value`` itself, unless it is an awaitable nobody will await (in the blocking
+    adapter, a plain source or callback that returned a coroutine): closed, and
+    refused."""
     if inspect.isawaitable(value):
         close = getattr(value, "close", None)
         if callable(close):
             close()  # no "never awaited" warning later
         raise LocalProtocolError(
-            "get_token returned an awaitable: the blocking adapter needs a plain function "
-            "that returns the token"
+            f"{what} returned an awaitable: the blocking adapter needs a plain function "
+            "(or use the asyncio or trio adapter)"
         )
     return value

@@ -400,6 +400,26 @@ def test_blocking_fails_a_token_request_whose_source_returns_an_awaitable(
     assert all(r.levelname == "ERROR" for r in errors)
 
 
+def test_blocking_says_so_when_a_callback_is_a_coroutine_function(
+    centrifugo: CentrifugoServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing in the blocking adapter awaits: the coroutine is closed (no "never
+    awaited" warning) and the mistake logged; the client carries on."""
+
+    async def on_connected(event: Any) -> None:
+        pass
+
+    with blocking_adapter.Client(centrifugo.ws_url) as client:
+        connected = Events(client, "connected")
+        client.on("connected", on_connected).on("connected", connected.events.put)
+        client.disconnect()
+        client.connect()
+        connected.next(Connected)  # after the coroutine one: it was handled
+        assert client.publish(unique("public:coro-"), 1) == PublishResult()
+    errors = [r for r in caplog.records if r.exc_info and "awaitable" in str(r.exc_info[1])]
+    assert [type(r.exc_info[1]) for r in errors if r.exc_info] == [LocalProtocolError]
+
+
 # -- one exception hierarchy ------------------------------------------------------------
 
 

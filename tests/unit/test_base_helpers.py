@@ -74,5 +74,5 @@ def test_an_awaitable_nobody_awaits_is_closed_and_refused():
         def __await__(self):  # no close(): refused all the same
             yield
 
-    with pytest.raises(LocalProtocolError):
-        not_awaitable(Awaitable())
+    with pytest.raises(LocalProtocolError, match="callback returned an awaitable"):
+        not_awaitable(Awaitable(), "callback")
