@@ -165,15 +165,18 @@ redis:
 
 # --- Checks ---------------------------------------------------------------------
 
-# ruff over every Python directory; mypy --strict over the library, and over the
-# test harness and the script that uses it (imported as `harness` from tests/), and
-# over bench/ (its scripts import each other as top-level modules).
+# ruff over every Python directory; mypy --strict over the library, over the
+# test harness and the script that uses it (imported as `harness` from tests/), over
+# bench/ (its scripts import each other as top-level modules), and over the typed
+# usage example (every public method of every adapter, each result with its precise
+# type: tests/typed_usage.py).
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/mypy --strict $(MYPY_DIRS)
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
 	MYPYPATH=tests $(BIN)/mypy --strict $(wildcard bench/*.py)
+	$(BIN)/mypy --strict tests/typed_usage.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %
@@ -186,7 +189,7 @@ lint: venv
 PYTEST_ARGS ?=
 # The adapter-policy tests build their clients without a codec choice (JSON only):
 # they are not the core's, and stay out of the second-codec pass.
-UNIT_ONLY_JSON := --ignore=tests/unit/test_cov_adapter_base.py
+UNIT_ONLY_JSON := --ignore=tests/unit/test_base_client.py
 test: venv centrifugo legacy-server redis lint
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest tests/unit tests/property $(PYTEST_ARGS)
