@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 
 from centrifugo_proto import OpenTransport, StartTls
 
+from ._api.asyncio import ApiClient, HttpClient, LegacyApiClient
 from ._async import AsyncClient, AsyncSubscription
 from ._base import SubscribeOptions, Wakeup
 from ._tls import TlsClient
 
-__all__ = ["Client", "Subscription"]
+__all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
 T = TypeVar("T")
 
 

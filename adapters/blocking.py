@@ -27,13 +27,14 @@ from typing import Any
 
 from centrifugo_proto import OpenTransport, StartTls, TokenRequested, TransportError
 
+from ._api.blocking import ApiClient, HttpClient, LegacyApiClient
 from ._base import Callback, Dialing, SubscribeOptions
 from ._conn import AGAIN, Conn, R
 from ._sync import SyncClient, SyncSubscription
 from ._threads import Threads
 from ._tls import TlsClient
 
-__all__ = ["Client", "Subscription"]
+__all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
 
 
 class Subscription(SyncSubscription["Client"]):

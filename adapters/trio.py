@@ -24,11 +24,12 @@ import trio
 
 from centrifugo_proto import LocalProtocolError, OpenTransport, StartTls
 
+from ._api.trio import ApiClient, HttpClient, LegacyApiClient
 from ._async import AsyncClient, AsyncSubscription
 from ._base import SubscribeOptions, Wakeup
 from ._tls import TlsClient
 
-__all__ = ["Client", "Subscription"]
+__all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
 T = TypeVar("T")
 
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from centrifugo_proto.backoff import RandomSource
 from centrifugo_proto.client import ClientProtocol
+from centrifugo_proto.codecs import Codec
+from centrifugo_proto.dialect import Dialect
 from centrifugo_proto.errors import CommandTimeout, LocalProtocolError, Unauthorized
 from centrifugo_proto.events import TokenRequested
 from centrifugo_proto.options import ClientOptions
@@ -85,6 +87,8 @@ class ClientBase(Routing[S]):
         ssl_context: Any = None,  # an ssl.SSLContext (nothing here imports ssl)
         ssl_no_verify: bool = False,
         proxy: str | None = None,
+        codec: str | Codec = "json",
+        protocol: str | Dialect = "current",
     ) -> None:
         super().__init__()
         if options is not None and not isinstance(options, ClientOptions):
@@ -104,6 +108,8 @@ class ClientBase(Routing[S]):
             has_token_source=get_token is not None,
             headers=headers,
             proxy=proxy,
+            codec=codec,
+            protocol=protocol,
         )
         self._get_token = get_token
         self._ssl_context, self._ssl_no_verify = ssl_context, ssl_no_verify

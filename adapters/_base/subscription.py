@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
+from centrifugo_proto.delta import DeltaStats
 from centrifugo_proto.errors import CommandTimeout
 from centrifugo_proto.events import PublicationsLost
+from centrifugo_proto.filters import FilterNode
 from centrifugo_proto.results import Publication, StreamPosition
 from centrifugo_proto.states import SubscriptionState
 
@@ -49,6 +51,10 @@ class SubscribeOptions(TypedDict, total=False):
     join_leave: bool
     #: Recover from this position on the first subscribe.
     since: StreamPosition | None
+    #: ``"fossil"``: delta compression (§7); whole payloads are delivered all the same.
+    delta: str
+    #: Only publications whose tags match (``centrifugo_proto.filters.tags``).
+    tags_filter: FilterNode | None
     #: Publications kept for ``for``/``async for`` (docs/resilience.md).
     buffer_size: int
     get_token: TokenSource | None
@@ -79,6 +85,11 @@ class SubscriptionBase(Callbacks, Generic[C]):
     @property
     def state(self) -> SubscriptionState:
         return self.client._proto.subscription_state(self.channel) or SubscriptionState.UNSUBSCRIBED
+
+    @property
+    def delta_stats(self) -> DeltaStats | None:
+        """What delta compression did, once the server agreed to it (§7)."""
+        return self.client._proto.delta_stats(self.channel)
 
     @property
     def dropped(self) -> int:
