@@ -405,16 +405,24 @@ class ClientProtocol:
             self._flush()
 
     def token_failed(
-        self, token_request: TokenRequested, unauthorized: bool = False, *, now: float
+        self,
+        token_request: TokenRequested,
+        unauthorized: bool = False,
+        *,
+        now: float,
+        reason: str = "",
     ) -> None:
-        """The token could not be had: retried later, or ``unauthorized`` stops."""
+        """The token could not be had: retried later, or ``unauthorized`` stops (the
+        connection, or that subscription); ``reason`` says why, in the error events
+        (for example the 1.x auth endpoint's answer)."""
         now = check_now(now)
         flow = self._session.tokens
         flow.check(token_request)
         check_bool(unauthorized, "unauthorized")
+        check_str(reason, "reason")
         request = flow.take(token_request)
         if request is not None:
-            self._session.token_failed(request, unauthorized, now)
+            self._session.token_failed(request, unauthorized, now, reason)
             self._flush()
 
     # -- subscriptions --------------------------------------------------------------------

@@ -288,11 +288,14 @@ class Session(ConnectionLifecycle):
             if sub is not None:
                 sub.token_provided(purpose, token, now)
 
-    def token_failed(self, request: TokenRequest, unauthorized: bool, now: float) -> None:
+    def token_failed(
+        self, request: TokenRequest, unauthorized: bool, now: float, reason: str = ""
+    ) -> None:
         if unauthorized:
-            self._token_unauthorized(request, now)
+            self._token_unauthorized(request, now, reason)
             return
-        self.emit(ErrorOccurred(error=TokenError("could not get a token"), channel=request.channel))
+        what = f"could not get a token: {reason}" if reason else "could not get a token"
+        self.emit(ErrorOccurred(error=TokenError(what), channel=request.channel))
         purpose = request.purpose
         if purpose is TokenPurpose.CONNECT:
             self.lose_connection(now, ConnectingCode.TRANSPORT_CLOSED, "could not get a token")
@@ -304,14 +307,14 @@ class Session(ConnectionLifecycle):
             if sub is not None:  # pragma: no branch
                 sub.token_failed(purpose, now)
 
-    def _token_unauthorized(self, request: TokenRequest, now: float) -> None:
+    def _token_unauthorized(self, request: TokenRequest, now: float, reason: str = "") -> None:
+        why = reason or "unauthorized"
         if request.channel is None:
-            error = Unauthorized("unauthorized")
-            self._refused(DisconnectedCode.UNAUTHORIZED, "unauthorized", error)
+            self._refused(DisconnectedCode.UNAUTHORIZED, why, Unauthorized(why))
             return
         sub = self._subs.get(request.channel)
         if sub is not None:
-            sub.token_unauthorized(now)
+            sub.token_unauthorized(now, why)
 
     # -- client-side subscriptions (§6.4) -------------------------------------------------
 
