@@ -150,13 +150,13 @@ def parser() -> argparse.ArgumentParser:
 
     hist = command("history", "print the publications CHANNEL keeps")
     hist.add_argument("channel", metavar="CHANNEL")
-    hist.add_argument("--limit", type=int, default=-1, help="at most N (default: all)")
+    hist.add_argument("--limit", type=int, help="at most N (default: all)")
     hist.add_argument("--reverse", action="store_true", help="newest first")
 
     pres = command("presence", "print who is subscribed to CHANNEL")
     pres.add_argument("channel", metavar="CHANNEL")
 
-    for needs_sub in (hist, pres):
+    for needs_sub in (pub, hist, pres):
         needs_sub.add_argument(
             "--as-subscriber",
             action="store_true",

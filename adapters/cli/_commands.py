@@ -226,6 +226,7 @@ async def publish(rt: Runtime, settings: Settings, out: Output, args: Any) -> No
     data = parse_json(args.data, "DATA_JSON")
 
     async def body(session: Session, watch: _Watch) -> None:
+        await _maybe_subscribed(session, watch, settings, out, args)
         try:
             await session.publish(args.channel, data, timeout=settings.timeout)
         except CentrifugoError as exc:
@@ -243,12 +244,19 @@ async def _maybe_subscribed(
         await _subscribe(session, watch, args.channel, settings, out, None, **options)
 
 
+#: The history ``limit`` that asks for everything: -1 (0 is only the stream's
+#: position); 1.x history takes no limit, and its default (0) gives all it keeps.
+_ALL = {"current": -1, "v1": 0}
+
+
 async def history(rt: Runtime, settings: Settings, out: Output, args: Any) -> None:
+    limit = _ALL.get(settings.protocol, -1) if args.limit is None else args.limit
+
     async def body(session: Session, watch: _Watch) -> None:
         await _maybe_subscribed(session, watch, settings, out, args)
         try:
             result = await session.history(
-                args.channel, limit=args.limit, reverse=args.reverse, timeout=settings.timeout
+                args.channel, limit=limit, reverse=args.reverse, timeout=settings.timeout
             )
         except CentrifugoError as exc:
             raise failure(exc, Stage.COMMAND, f"history of {args.channel!r}") from None
