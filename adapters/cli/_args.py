@@ -106,6 +106,7 @@ def _common() -> argparse.ArgumentParser:
     group.add_argument(
         "--timeout",
         type=_positive,
+        metavar="SECONDS",
         help=f"seconds for connecting and each call ({DEFAULT_TIMEOUT:g})",
     )
     group.add_argument(
@@ -123,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
     common = _common()
     top = argparse.ArgumentParser(
         prog="centrifugo-proto",
+        usage="%(prog)s [common options] COMMAND ARGS [options]",
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -130,30 +132,49 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=summary, description=summary, parents=[common])
+    def command(name: str, summary: str, usage: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            parents=[common],
+            usage=f"centrifugo-proto {name} {usage} [common options]",
+        )
 
-    sub = command("subscribe", "print publications of CHANNEL as they arrive")
+    sub = command(
+        "subscribe",
+        "print publications of CHANNEL as they arrive",
+        "CHANNEL [--count N] [--recover] [--since OFFSET:EPOCH] [--join-leave] [--delta] "
+        "[--sub-token T]",
+    )
     sub.add_argument("channel", metavar="CHANNEL")
-    sub.add_argument("--count", type=_count, help="exit after N publications")
+    sub.add_argument("--count", type=_count, metavar="N", help="exit after N publications")
     sub.add_argument("--recover", action="store_true", help="recoverable: no loss on reconnect")
     sub.add_argument(
         "--since", type=_position, metavar="OFFSET:EPOCH", help="recover from this position first"
     )
     sub.add_argument("--join-leave", action="store_true", help="print join and leave events too")
     sub.add_argument("--delta", action="store_true", help="fossil delta compression")
-    sub.add_argument("--sub-token", help="subscription token (private channels)")
+    sub.add_argument("--sub-token", metavar="T", help="subscription token (private channels)")
 
-    pub = command("publish", "publish DATA_JSON to CHANNEL (as a client)")
+    pub = command(
+        "publish",
+        "publish DATA_JSON to CHANNEL (as a client)",
+        "CHANNEL DATA_JSON [--as-subscriber]",
+    )
     pub.add_argument("channel", metavar="CHANNEL")
     pub.add_argument("data", metavar="DATA_JSON")
 
-    hist = command("history", "print the publications CHANNEL keeps")
+    hist = command(
+        "history",
+        "print the publications CHANNEL keeps",
+        "CHANNEL [--limit N] [--reverse] [--as-subscriber]",
+    )
     hist.add_argument("channel", metavar="CHANNEL")
-    hist.add_argument("--limit", type=int, help="at most N (default: all)")
+    hist.add_argument("--limit", type=int, metavar="N", help="at most N (default: all)")
     hist.add_argument("--reverse", action="store_true", help="newest first")
 
-    pres = command("presence", "print who is subscribed to CHANNEL")
+    pres = command("presence", "print who is subscribed to CHANNEL", "CHANNEL [--as-subscriber]")
     pres.add_argument("channel", metavar="CHANNEL")
 
     for needs_sub in (pub, hist, pres):
@@ -162,36 +183,50 @@ def parser() -> argparse.ArgumentParser:
             action="store_true",
             help="subscribe first (servers that allow it to subscribers only)",
         )
-        needs_sub.add_argument("--sub-token", help="subscription token for --as-subscriber")
+        needs_sub.add_argument(
+            "--sub-token", metavar="T", help="subscription token for --as-subscriber"
+        )
 
-    rpc = command("rpc", "call METHOD on the server (its RPC proxy) with DATA_JSON")
+    rpc = command(
+        "rpc", "call METHOD on the server (its RPC proxy) with DATA_JSON", "METHOD [DATA_JSON]"
+    )
     rpc.add_argument("method", metavar="METHOD")
     rpc.add_argument("data", metavar="DATA_JSON", nargs="?", default="null")
 
-    api = command("api", "call the server HTTP API: METHOD with PARAMS_JSON")
+    api = command(
+        "api", "call the server HTTP API: METHOD with PARAMS_JSON", "METHOD [PARAMS_JSON]"
+    )
     api.add_argument("method", metavar="METHOD", help="publish, broadcast, presence, batch, ...")
     api.add_argument("params", metavar="PARAMS_JSON", nargs="?", default="{}")
 
     gen = commands.add_parser(
         "gentoken",
+        usage="centrifugo-proto gentoken --secret S --user U [--ttl SECONDS] [--channel C] "
+        "[--info JSON] [--claims JSON]\n"
+        "       centrifugo-proto gentoken --legacy --secret S (--user U [--timestamp T] | "
+        "--client C --channel C) [--info I]",
         help="print a connection or subscription token",
         description="Print a token on stdout, alone: a connection JWT (HS256), a subscription "
         "JWT with --channel, or with --legacy the 1.x HMAC token (a private channel sign "
         "with --client and --channel).",
     )
-    gen.add_argument("--secret", help="the server's HMAC secret [CENTRIFUGO_SECRET]")
+    gen.add_argument("--secret", metavar="S", help="the server's HMAC secret [CENTRIFUGO_SECRET]")
     gen.add_argument("--user", dest="gen_user", metavar="U", help="user id (sub claim)")
     gen.add_argument(
-        "--ttl", type=int, default=3600, help="seconds until it expires (3600; 0: never)"
+        "--ttl",
+        type=int,
+        default=3600,
+        metavar="SECONDS",
+        help="seconds until it expires (3600; 0: never)",
     )
-    gen.add_argument("--channel", help="a subscription token for this channel")
+    gen.add_argument("--channel", metavar="C", help="a subscription token for this channel")
     gen.add_argument("--info", dest="gen_info", metavar="I", help="info (JWT: JSON; 1.x: string)")
     gen.add_argument("--claims", metavar="JSON", help="more JWT claims, a JSON object")
     gen.add_argument("--legacy", action="store_true", help="the 1.x token: HMAC-SHA256 hex")
     gen.add_argument(
         "--timestamp", dest="gen_timestamp", metavar="T", help="1.x: the timestamp (default: now)"
     )
-    gen.add_argument("--client", help="1.x: sign a private channel for this client id")
+    gen.add_argument("--client", metavar="C", help="1.x: sign a private channel for this client id")
     return top
 
 
@@ -202,6 +237,8 @@ class Settings:
     url: str
     api_url: str
     token: str | Credentials | None
+    #: Where a token came from that can be read again (``--token-file``), for refreshes.
+    token_file: str | None
     api_key: str | None
     adapter: str
     protocol: str
@@ -257,6 +294,7 @@ def settings(args: argparse.Namespace, env: Mapping[str, str], stdout_is_tty: bo
         url=url,
         api_url=api_url,
         token=credentials,
+        token_file=given.get("token_file") if given.get("token") is None else None,
         api_key=given.get("api_key") or env.get("CENTRIFUGO_API_KEY"),
         adapter=given.get("adapter", ADAPTERS[0]),
         protocol=protocol,

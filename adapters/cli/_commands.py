@@ -23,7 +23,10 @@ from centrifugo_proto.errors import (
     LegacyApiError,
     LocalProtocolError,
     RemoteProtocolError,
+    ReplyError,
+    TokenError,
     TransportError,
+    Unauthorized,
 )
 from centrifugo_proto.events import (
     Connected,
@@ -34,13 +37,14 @@ from centrifugo_proto.events import (
     LeaveReceived,
     PublicationsLost,
     Subscribed,
+    TokenRefreshed,
     Unsubscribed,
 )
 from centrifugo_proto.options import ClientOptions
 from centrifugo_proto.tokens import connection_token, generate_token, subscription_token
 
 from ._args import Settings, parse_json
-from ._exits import CliError, Exit, Stage, failure
+from ._exits import TOKEN_EXPIRED_CODES, CliError, Exit, Stage, failure
 from ._output import Output
 from ._runtime import Runtime, Session, Subscription
 
@@ -66,6 +70,7 @@ class _Watch:
         session.on("connected", self._on_connected)
         session.on("connecting", self._on_connecting)
         session.on("disconnected", self._on_disconnected)
+        session.on("refresh", self._on_refresh)
 
     def _end(self, error: CliError) -> object:
         """Close the client from its callback (once): what waits on it ends."""
@@ -80,6 +85,9 @@ class _Watch:
             return None
         if isinstance(error, TransportError | RemoteProtocolError):
             return self._end(failure(error, Stage.CONNECT, f"cannot connect to {self._url}"))
+        if isinstance(error, ReplyError) and error.code in TOKEN_EXPIRED_CODES:
+            # A token source gave the expired token again: it will not get better.
+            return self._end(failure(error, Stage.CONNECT, f"connect to {self._url}"))
         return None
 
     def _on_connected(self, event: Connected) -> None:
@@ -88,6 +96,10 @@ class _Watch:
     def _on_connecting(self, event: Connecting) -> None:
         if self.connected:
             self._out.status(f"connection lost ({event.reason}); reconnecting")
+
+    def _on_refresh(self, event: TokenRefreshed) -> None:
+        if event.channel is None:
+            self._out.status(f"connection token refreshed (expires in {event.ttl} s)")
 
     def _on_disconnected(self, event: Disconnected) -> object:
         if not self.subscribed or event.error is None:
@@ -131,6 +143,8 @@ async def _connected(
     options = ClientOptions(timeout=settings.timeout)
     extra: dict[str, Any] = {"token": settings.token, "codec": settings.codec}
     extra["protocol"] = settings.protocol
+    if settings.token_file is not None and settings.protocol == "current":
+        extra["get_token"] = _reread(settings.token_file)
     try:
         session = rt.client(settings.url, options=options, name="centrifugo-proto", **extra)
     except LocalProtocolError as exc:
@@ -152,6 +166,23 @@ async def _connected(
     if watch.ended is not None:
         raise watch.ended
     return result
+
+
+def _reread(path: str) -> Callable[..., str]:
+    """``get_token`` for ``--token-file``: the file again, whenever the client needs a
+    fresh connection token (before expiry, after error 109); so a long ``subscribe``
+    lives as long as something renews the file. Subscription tokens are not in it."""
+
+    def get_token(channel: str | None = None) -> str:
+        if channel is not None:
+            raise Unauthorized(f"no subscription token for {channel!r} in {path}")
+        try:
+            with open(path, encoding="utf-8") as file:
+                return file.read().strip()
+        except OSError as exc:
+            raise TokenError(f"cannot read the token file: {exc}") from None
+
+    return get_token
 
 
 async def _subscribe(

@@ -24,7 +24,7 @@ from integration.drivers import token_for, unique
 
 from centrifugo_proto import connection_token, generate_token
 from centrifugo_proto.adapters.cli._exits import Exit
-from harness import CentrifugoServer, LegacyServer
+from harness import CentrifugoServer, LegacyServer, ServerFactory
 from harness.centrifugo import free_port
 
 ADAPTERS = ("asyncio", "trio", "blocking")
@@ -314,6 +314,34 @@ def test_subscribe_ends_when_the_server_unsubscribes_or_disconnects(
     assert cli.run("api", "disconnect", json.dumps(bye)).returncode == 0
     assert sub.wait() == Exit.ENDED_BY_SERVER
     assert any("4500: bye" in line for line in sub.rest("stderr"))
+
+
+def test_a_token_expiring_during_subscribe_ends_it_unless_the_file_is_renewed(
+    centrifugo_factory: ServerFactory, tmp_path: Path
+) -> None:
+    """Two subscribers with a token that expires in 3 s: the one given ``--token``
+    ends with exit 6 once the server closes its expired connection; the one given
+    ``--token-file``, renewed meanwhile, refreshes and still gets a publication."""
+    server = centrifugo_factory({"client.expired_close_delay": "1s"})
+    v6 = Cli({"CENTRIFUGO_URL": server.ws_url}, tmp_path)
+    short = connection_token(server.hmac_secret, "pia", exp=int(time.time()) + 3)
+    token_file = tmp_path / "token"
+    token_file.write_text(short)
+    channel = unique("chat:cli-")
+    static = v6.start("subscribe", channel, "--token", short)
+    renewed = v6.start("subscribe", channel, "--token-file", str(token_file), "--count", "1")
+    subscribed(static)
+    subscribed(renewed)
+    token_file.write_text(token_for(server, "pia"))
+    assert "refreshed" in renewed.line("stderr", contains="connection token refreshed")
+    try:
+        assert static.wait() == Exit.TOKEN_EXPIRED
+        assert any("109: token expired" in line for line in static.rest("stderr"))
+        publish_api(server, channel, "still here")
+        assert json.loads(renewed.line())["data"] == "still here"
+        assert renewed.wait() == Exit.OK
+    finally:
+        v6.close()
 
 
 def test_ctrl_c_ends_subscribe_with_130(
