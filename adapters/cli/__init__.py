@@ -11,6 +11,7 @@ exit code of its own (``_exits.Exit``); Ctrl-C ends it with 130, no traceback.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -41,6 +42,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return Exit.OK
     resolved = settings(args, env, sys.stdout.isatty())
     out = Output(resolved.output, resolved.quiet)
+    levels = (logging.WARNING, logging.INFO, logging.DEBUG)
+    logging.basicConfig(
+        level=levels[min(resolved.verbose, 2)], format="centrifugo-proto: %(name)s: %(message)s"
+    )
     try:
         rt = runtime(resolved.adapter)
     except ImportError as exc:
@@ -57,7 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(argv)
     except CliError as error:
-        print(f"centrifugo-proto: {error.message}", file=sys.stderr, flush=True)
+        if error.code == Exit.BROKEN_PIPE:
+            _silence_stdout()
+        elif error.message:
+            print(f"centrifugo-proto: {error.message}", file=sys.stderr, flush=True)
         return error.code
     except BrokenPipeError:
         _silence_stdout()

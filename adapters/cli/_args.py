@@ -113,6 +113,9 @@ def _common() -> argparse.ArgumentParser:
         "--format", choices=("auto", "json", "text"), help="output: auto (json when piped), ..."
     )
     group.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr")
+    group.add_argument(
+        "-v", "--verbose", action="count", help="log the library's INFO (-v) or DEBUG (-vv) lines"
+    )
     legacy = common.add_argument_group("--protocol v1 credentials (the token is --token)")
     legacy.add_argument("--user", help="1.x user id")
     legacy.add_argument("--timestamp", help="1.x timestamp the token was signed with")
@@ -246,6 +249,7 @@ class Settings:
     timeout: float
     output: str  # "json" or "text"
     quiet: bool
+    verbose: int
 
 
 def _read_token(path: str) -> str:
@@ -302,6 +306,7 @@ def settings(args: argparse.Namespace, env: Mapping[str, str], stdout_is_tty: bo
         timeout=given.get("timeout", DEFAULT_TIMEOUT),
         output=output,
         quiet=given.get("quiet", False),
+        verbose=given.get("verbose", 0),
     )
 
 

@@ -79,6 +79,19 @@ class _Watch:
         self.ended = error
         return self._close()
 
+    def printing(self, callback: Callable[[Any], None]) -> Callable[[Any], object]:
+        """``callback``, which prints; a closed pipe ends the command (exit 141)
+        instead of being logged as a failed callback."""
+
+        def guarded(event: Any) -> object:
+            try:
+                callback(event)
+            except BrokenPipeError:
+                return self._end(CliError(Exit.BROKEN_PIPE, ""))
+            return None
+
+        return guarded
+
     def _on_error(self, event: ErrorOccurred) -> object:
         error = event.error
         if self.connected or event.channel is not None:
@@ -228,12 +241,11 @@ async def subscribe(rt: Runtime, settings: Settings, out: Output, args: Any) -> 
     if args.sub_token:
         options["token"] = args.sub_token
 
-    callbacks: dict[str, Callable[[Any], object]] = {}
-    if args.join_leave:
-        callbacks["join"] = lambda ev: _presence_event(out, "join", ev)
-        callbacks["leave"] = lambda ev: _presence_event(out, "leave", ev)
-
     async def body(session: Session, watch: _Watch) -> None:
+        callbacks: dict[str, Callable[[Any], object]] = {}
+        if args.join_leave:
+            callbacks["join"] = watch.printing(lambda ev: _presence_event(out, "join", ev))
+            callbacks["leave"] = watch.printing(lambda ev: _presence_event(out, "leave", ev))
         sub, subscribed = await _subscribe(
             session, watch, args.channel, settings, out, callbacks, **options
         )

@@ -355,6 +355,40 @@ def test_ctrl_c_ends_subscribe_with_130(
     assert sub.rest() == []
 
 
+def test_a_closed_pipe_ends_subscribe_quietly_with_141(
+    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+) -> None:
+    """``subscribe ... | head -n 1``: once head has gone, the next line ends it."""
+    channel = unique("public:cli-")
+    command = " ".join([*cli.command, "subscribe", channel, "--join-leave", "--adapter", adapter])
+    script = f'{command} | head -n 1; echo "status=${{PIPESTATUS[0]}}" >&2'
+    shell = subprocess.Popen(
+        ["bash", "-c", script],
+        env=cli.env,
+        cwd=cli.cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    piped = Running(shell)
+    cli.started.append(piped)
+    subscribed(piped)
+    for n in range(100):  # each publication is one more line into the closed pipe
+        publish_api(centrifugo, channel, n)
+        try:
+            status = piped.line("stderr", contains="status=", timeout=0.2)
+        except AssertionError:
+            continue
+        break
+    else:
+        raise AssertionError("subscribe went on writing into a closed pipe")
+    assert status == f"status={Exit.BROKEN_PIPE.value}"
+    assert piped.wait() == 0
+    assert json.loads(piped.line())["channel"] == channel  # what head printed
+    assert not [line for line in piped.seen_err if "Traceback" in line or "Exception" in line]
+
+
 # -- how it is started, and how it is told where ------------------------------------------------
 
 
