@@ -43,7 +43,8 @@ def cli(centrifugo: CentrifugoServer, tmp_path: Path) -> Iterator[Cli]:
 
 
 @pytest.fixture(params=ADAPTERS)
-def adapter(request: pytest.FixtureRequest) -> str:
+def adapter_name(request: pytest.FixtureRequest) -> str:
+    """``--adapter``'s value (the shared ``adapter`` fixture drives clients in-process)."""
     return str(request.param)
 
 
@@ -65,11 +66,13 @@ def publish_api(server: CentrifugoServer, channel: str, data: Any) -> None:
 
 
 def test_subscriber_gets_what_another_process_publishes(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
     channel = unique("chat:cli-")
     token = token_for(centrifugo, "alice")
-    sub = cli.start("subscribe", channel, "--count", "2", "--token", token, "--adapter", adapter)
+    sub = cli.start(
+        "subscribe", channel, "--count", "2", "--token", token, "--adapter", adapter_name
+    )
     epoch = subscribed(sub)
     for n in (1, 2):
         done = cli.run("publish", channel, json.dumps({"n": n}), "--token", token, "-q")
@@ -102,9 +105,10 @@ def test_subscribe_recovers_since_a_position_and_prints_join_leave(
         token_for(centrifugo, "b"),
     )
     assert "recovered" in sub.line("stderr", contains="subscribed to")
-    recovered = [json.loads(sub.line()) for _ in range(3)]  # its own join, two publications
-    assert {"event": "join", "channel": channel, "user": "b"}.items() <= recovered[0].items()
-    assert [r["data"] for r in recovered[1:]] == [{"n": 1}, {"n": 2}]
+    lines = [json.loads(sub.line()) for _ in range(3)]  # its own join, two publications
+    (join,) = [line for line in lines if "event" in line]  # printed by a callback: any place
+    assert {"event": "join", "channel": channel, "user": "b"}.items() <= join.items()
+    assert [line["data"] for line in lines if "event" not in line] == [{"n": 1}, {"n": 2}]
     other = cli.start("subscribe", channel, "--token", token_for(centrifugo, "carol"))
     subscribed(other)
     assert json.loads(sub.line())["user"] == "carol"
@@ -133,13 +137,13 @@ def test_subscribe_text_form_and_delta(cli: Cli, centrifugo: CentrifugoServer) -
 
 
 def test_history_prints_one_json_object_per_publication(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
     channel = unique("chat:cli-")
     for n in range(4):
         publish_api(centrifugo, channel, {"n": n})
     token = token_for(centrifugo, "erin")
-    base = ("history", channel, "--as-subscriber", "--token", token, "--adapter", adapter)
+    base = ("history", channel, "--as-subscriber", "--token", token, "--adapter", adapter_name)
     done = cli.run(*base)
     assert done.returncode == Exit.OK, done.stderr
     records = lines_of(done.stdout)
@@ -152,13 +156,15 @@ def test_history_prints_one_json_object_per_publication(
 
 
 def test_presence_lists_the_subscribers(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
     channel = unique("chat:cli-")
     sub = cli.start("subscribe", channel, "--token", token_for(centrifugo, "frank"))
     subscribed(sub)
     token = token_for(centrifugo, "gina")
-    done = cli.run("presence", channel, "--as-subscriber", "--token", token, "--adapter", adapter)
+    done = cli.run(
+        "presence", channel, "--as-subscriber", "--token", token, "--adapter", adapter_name
+    )
     assert done.returncode == Exit.OK, done.stderr
     users = sorted(record["user"] for record in lines_of(done.stdout))
     assert users == ["frank", "gina"]
@@ -167,17 +173,19 @@ def test_presence_lists_the_subscribers(
     assert "user 'frank'  client " in text.stdout
 
 
-def test_rpc_and_the_server_api(cli: Cli, centrifugo: CentrifugoServer, adapter: str) -> None:
+def test_rpc_and_the_server_api(cli: Cli, centrifugo: CentrifugoServer, adapter_name: str) -> None:
     token = token_for(centrifugo, "hugo")
-    echo = cli.run("rpc", "echo", '{"x": [1, 2]}', "--token", token, "--adapter", adapter)
+    echo = cli.run("rpc", "echo", '{"x": [1, 2]}', "--token", token, "--adapter", adapter_name)
     assert (echo.returncode, json.loads(echo.stdout)) == (Exit.OK, {"x": [1, 2]})
     channel = unique("chat:cli-")
     published = cli.run("api", "publish", json.dumps({"channel": channel, "data": {"a": 1}}))
     assert published.returncode == Exit.OK, published.stderr
     assert json.loads(published.stdout)["offset"] == 1
-    stats = cli.run("api", "presence_stats", json.dumps({"channel": channel}), "--adapter", adapter)
+    stats = cli.run(
+        "api", "presence_stats", json.dumps({"channel": channel}), "--adapter", adapter_name
+    )
     assert json.loads(stats.stdout) == {"num_clients": 0, "num_users": 0}
-    info = cli.run("api", "info", "--adapter", adapter)
+    info = cli.run("api", "info", "--adapter", adapter_name)
     assert info.returncode == Exit.OK
     assert json.loads(info.stdout)["nodes"]
 
@@ -245,10 +253,10 @@ def assert_fails(done: subprocess.CompletedProcess[str], code: Exit, *fragments:
 
 
 def test_each_failure_has_its_exit_code(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
     token = token_for(centrifugo, "kim")
-    on = ("--adapter", adapter)
+    on = ("--adapter", adapter_name)
     assert_fails(
         cli.run("publish", "chat:x", "1", "--url", "http://x/", *on), Exit.BAD_URL, "--url"
     )
@@ -292,12 +300,12 @@ def test_a_silent_server_is_a_timeout(cli: Cli) -> None:
 
 
 def test_subscribe_ends_when_the_server_unsubscribes_or_disconnects(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
     channel = unique("chat:cli-")
     user = unique("leo-")
     sub = cli.start(
-        "subscribe", channel, "--token", token_for(centrifugo, user), "--adapter", adapter
+        "subscribe", channel, "--token", token_for(centrifugo, user), "--adapter", adapter_name
     )
     subscribed(sub)
     assert (
@@ -307,7 +315,7 @@ def test_subscribe_ends_when_the_server_unsubscribes_or_disconnects(
     assert sub.wait() == Exit.ENDED_BY_SERVER
     assert any("2000: server unsubscribe" in line for line in sub.rest("stderr"))
     sub = cli.start(
-        "subscribe", channel, "--token", token_for(centrifugo, user), "--adapter", adapter
+        "subscribe", channel, "--token", token_for(centrifugo, user), "--adapter", adapter_name
     )
     subscribed(sub)
     bye = {"user": user, "disconnect": {"code": 4500, "reason": "bye"}}
@@ -345,9 +353,9 @@ def test_a_token_expiring_during_subscribe_ends_it_unless_the_file_is_renewed(
 
 
 def test_ctrl_c_ends_subscribe_with_130(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
-    sub = cli.start("subscribe", unique("public:cli-"), "--adapter", adapter)
+    sub = cli.start("subscribe", unique("public:cli-"), "--adapter", adapter_name)
     subscribed(sub)
     sub.interrupt()
     assert sub.wait() == Exit.INTERRUPTED
@@ -356,11 +364,13 @@ def test_ctrl_c_ends_subscribe_with_130(
 
 
 def test_a_closed_pipe_ends_subscribe_quietly_with_141(
-    cli: Cli, centrifugo: CentrifugoServer, adapter: str
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
 ) -> None:
     """``subscribe ... | head -n 1``: once head has gone, the next line ends it."""
     channel = unique("public:cli-")
-    command = " ".join([*cli.command, "subscribe", channel, "--join-leave", "--adapter", adapter])
+    command = " ".join(
+        [*cli.command, "subscribe", channel, "--join-leave", "--adapter", adapter_name]
+    )
     script = f'{command} | head -n 1; echo "status=${{PIPESTATUS[0]}}" >&2'
     shell = subprocess.Popen(
         ["bash", "-c", script],
