@@ -89,7 +89,7 @@ class CurrentDialect:
     a JWT as the credentials."""
 
     name: Final = "current"
-    codecs: Final = ("json",)
+    codecs: Final = ("json", "protobuf")
     caller_commands: Final = frozenset(
         {
             PublishRequest,

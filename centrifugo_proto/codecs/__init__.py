@@ -16,8 +16,8 @@ id on the connection that sends it), and :meth:`Codec.frame` puts them in.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Protocol, runtime_checkable
 
 from ..commands import Command
 from ..errors import LocalProtocolError
@@ -86,15 +86,34 @@ class Codec(Protocol):
         ...
 
 
+def _json() -> Codec:
+    from .json import JsonCodec
+
+    return JsonCodec()
+
+
+def _protobuf() -> Codec:
+    # Imported on demand: the protobuf runtime is an optional extra.
+    try:
+        from .protobuf import ProtobufCodec
+    except ImportError as exc:
+        raise LocalProtocolError(
+            f"codec 'protobuf' needs the protobuf runtime "
+            f"(pip install 'centrifugo-proto[protobuf]'): {exc}"
+        ) from None
+    return ProtobufCodec()
+
+
+#: ``codec=`` names → the codec they make.
+_KNOWN: Final[Mapping[str, Callable[[], Codec]]] = {"json": _json, "protobuf": _protobuf}
+
+
 def resolve_codec(codec: str | Codec) -> Codec:
     """The codec for ``codec=``: a name, or a :class:`Codec` the caller made."""
     if isinstance(codec, str):
-        from .json import JsonCodec
-
-        known: dict[str, type[Codec]] = {"json": JsonCodec}
-        factory = known.get(codec)
+        factory = _KNOWN.get(codec)
         if factory is None:
-            raise LocalProtocolError(f"unknown codec {codec!r}; known: {sorted(known)}")
+            raise LocalProtocolError(f"unknown codec {codec!r}; known: {sorted(_KNOWN)}")
         return factory()
     if isinstance(codec, Codec):
         return codec
