@@ -507,6 +507,10 @@ def publication_to_wire(pub: Publication) -> dict[str, Any]:
         out["time"] = pub.time
     if pub.channel:
         out["channel"] = pub.channel
+    if pub.epoch:
+        out["epoch"] = pub.epoch
+    if pub.delta:
+        out["delta"] = True
     return out
 
 
