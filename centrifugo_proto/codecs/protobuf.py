@@ -82,6 +82,7 @@ from ..results import (
     UnsubscribeResult,
 )
 from . import FrameKind, WireId
+from .protobuf_pubs import read_publication
 from .protobuf_schema import build_classes
 from .varint import encode_varint, split_delimited
 
@@ -94,6 +95,8 @@ _pb: Final = build_classes()
 #: ``Command.id`` (field 1, varint): the tag byte put before an encoded command's
 #: fields. Fields may come in any order on the wire, so the id goes first.
 _ID_TAG: Final = b"\x08"
+#: ``Reply.push`` (field 4, length-delimited): how a push's bytes begin.
+_PUSH_TAG: Final = 0x22
 
 
 # -- encoding (§2.3) -----------------------------------------------------------------
@@ -346,6 +349,10 @@ def _parse_reply(data: bytes) -> Any:
 def _reply(data: bytes) -> Incoming:
     if not data:
         return PING  # the empty Reply (§4)
+    if data[0] == _PUSH_TAG:  # maybe a publication: the hot path (.protobuf_pubs)
+        pub = read_publication(data)
+        if pub is not None:
+            return pub
     reply = _parse_reply(data)
     if reply.HasField("push"):
         return _push(reply.push)
