@@ -15,7 +15,7 @@ another Reply or push kind, a field out of that list or written twice, a wire ty
 the schema does not give the field, a bool that is not 0 or 1, a varint past 64
 bits, a length past the end, text that is not UTF-8. So it never decides anything
 the runtime would decide differently; a differential property test
-(``tests/property/test_protobuf_codec.py``) holds the two equal on random and
+(``tests/property/test_protobuf_decoding.py``) holds the two equal on random and
 mutated messages. ``bench/bench_codecs.py`` has what it saves.
 
 Wire format (the Protobuf encoding guide): a field's tag is the varint
@@ -94,20 +94,18 @@ def _client_info(data: bytes, pos: int, end: int) -> ClientInfo:
 
 def _tag_entry(data: bytes, pos: int, end: int, tags: dict[str, str]) -> None:
     """One ``map<string, string>`` entry: key 1, value 2, either may be absent."""
-    key = value = ""
-    seen = 0
+    key = value = None
     while pos < end:
         tag = data[pos]
         pos += 1
-        if (tag != 0x0A and tag != 0x12) or seen & tag:
-            raise _Other
-        seen |= tag
         start, pos = _span(data, pos, end)
-        if tag == 0x0A:
+        if tag == 0x0A and key is None:
             key = data[start:pos].decode("utf-8")
-        else:
+        elif tag == 0x12 and value is None:
             value = data[start:pos].decode("utf-8")
-    tags[key] = value  # a repeated key: the last wins, as in the runtime
+        else:
+            raise _Other
+    tags[key or ""] = value or ""  # a repeated key: the last wins, as in the runtime
 
 
 def _publication(data: bytes, pos: int, channel: str) -> Publication:
@@ -184,7 +182,9 @@ def _publication(data: bytes, pos: int, channel: str) -> Publication:
 
 
 def _read(data: bytes) -> Publication:
-    # Reply: the push field (4) and nothing else; the caller saw its tag, 0x22.
+    # Reply: the push field (4) and nothing else.
+    if data[0] != 0x22:
+        raise _Other
     end = len(data)
     size = data[1]
     pos = 2
