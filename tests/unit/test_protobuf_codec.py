@@ -122,6 +122,8 @@ def test_without_the_runtime_the_name_says_what_to_install(monkeypatch):
             HistoryRequest(channel="c", limit=-1, since=StreamPosition(5, "e"), reverse=True),
             "1b 08 04 52 17 0a 01 63 38 ff ff ff ff ff ff ff ff ff 01 42 05 08 05 12 01 65 48 01",
         ),
+        # no since, no limit: only the channel
+        (12, HistoryRequest(channel="c"), "07 08 0c 52 03 0a 01 63"),
         # since with zero values is still there: an empty StreamPosition
         (
             5,
@@ -458,6 +460,78 @@ def test_deeply_nested_unknown_groups_are_a_decode_error():
 def test_a_text_frame_is_a_decode_error():
     with pytest.raises(DecodeError, match="text frame in Protobuf mode"):
         CODEC.decode("\x00")
+
+
+# -- the publication reader's edges (codecs/protobuf_pubs.py) -----------------------------
+
+
+def _pub_reply(pub: bytes, channel: str = "c") -> bytes:
+    return field(4, field(2, channel) + field(4, pub))
+
+
+@pytest.mark.parametrize(
+    ("pub", "taken"),
+    [
+        # lengths of two bytes: data, the publication, the push
+        (field(4, b"x" * 300) + field(6, 1), True),
+        (field(5, field(1, "u") + field(3, b"c" * 200)), True),  # a long conn_info
+        (field(7, field(1, "k" * 130) + field(2, "v")), True),  # a long tag key
+        (field(7, field(2, "v")) + field(7, field(1, "k")), True),  # halves of entries
+        (field(7, field(1, "k") + field(2, "1")) + field(7, field(1, "k") + field(2, "2")), True),
+        (b"\x30" + b"\x80" * 3 + b"\x01", True),  # a varint with needless groups
+        (b"\x22\x05ab", False),  # data runs past the end
+        (b"\x2a\x05ab", False),  # info runs past the end
+        (b"\x30" + b"\xff" * 9 + b"\x02", False),  # offset past 64 bits: the runtime's
+        (b"\x30" + b"\xff" * 10 + b"\x01", False),  # an eleven-byte varint
+        (b"\x30", False),  # a varint cut short
+        (b"\x40\x02", False),  # a bool that is not 0 or 1
+        (field(6, 1) + field(6, 2), False),  # written twice
+        (field(4, b"a") + field(4, b"b"), False),  # data written twice
+        (field(5, field(1, "a") + field(1, "b")), False),  # info.user written twice
+        (field(5, field(1, 5)), False),  # info.user as a varint
+        (field(7, field(1, "k") + field(3, "x")), False),  # a tag entry's unknown field
+        (field(7, field(1, "k") + field(1, "k")), False),  # a tag key written twice
+        (field(11, "key"), False),  # a map-subscription field
+    ],
+)
+def test_the_publication_reader_takes_what_it_can_and_the_runtime_agrees(pub, taken):
+    reply = _pub_reply(pub)
+    fast = read_publication(reply)
+    assert (fast is not None) is taken
+    try:
+        expected = runtime_reply(reply)
+    except DecodeError:
+        assert not taken
+    else:
+        assert fast is None or fast == expected
+        assert decode_replies(delimited([reply])) == [expected]
+
+
+def test_the_publication_reader_takes_long_channels_and_empty_ones():
+    for channel in ("c" * 200, ""):
+        reply = field(4, field(2, channel) + field(4, field(4, b"x")))
+        assert (
+            read_publication(reply)
+            == runtime_reply(reply)
+            == Publication(channel=channel, data=b"x")
+        )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        field(4, field(4, field(4, b"x"))),  # no channel: the server always writes one
+        field(4, field(4, field(4, b"x")) + field(2, "c")),  # pub before channel
+        field(4, field(2, "c") + field(4, b"") + field(5, b"")),  # pub and join
+        field(4, field(2, "c")),  # no pub
+        field(4, field(2, "c") + field(4, b"")) + field(1, 3),  # an id after the push
+        field(4, b"\x12\x05ab"),  # channel runs past the end
+        b"\x22\x81",  # the push's length cut short
+        field(1, 1) + field(4, field(2, "c") + field(4, b"")),  # id first
+    ],
+)
+def test_the_publication_reader_leaves_other_shapes_to_the_runtime(reply):
+    assert read_publication(reply) is None
 
 
 # -- through the facade ----------------------------------------------------------------
