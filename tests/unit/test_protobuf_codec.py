@@ -268,6 +268,7 @@ def test_the_empty_message_is_a_ping_and_an_explicit_id_0_too():
     assert decode_replies(b"\x00") == [PING]
     assert decode_replies(b"\x00\x00\x00") == [PING, PING, PING]
     assert decode_replies(b"\x02\x08\x00") == [PING]  # id 0 written out: still empty
+    assert decode_replies(b"\x05\x08\x00\x08\x80\x00") == [PING]  # twice, once long-hand
     assert decode_replies(b"") == []
 
 
@@ -423,6 +424,8 @@ def test_unknown_fields_are_skipped():
         (b"\x02\x12\x00", "without id or push"),  # an error with no id
         (b"\x02\x2a\x00", "without id or push"),  # a connect result with no id
         (b"\x03\xa8\x06\x01", "without id or push"),  # only an unknown field
+        (b"\x05\x08\x00\xa8\x06\x01", "without id or push"),  # id 0 and an unknown field
+        (b"\x03\x08\x80\x01", "has no result"),  # id 128: not zero
         (b"\x02\x20\x01", "without id or push"),  # push (4) as a varint: an unknown field
         (b"\x03\x08\x05\x42", "not a Protobuf Reply"),  # a length cut short
         (b"\x02\x08\x80", "not a Protobuf Reply"),  # a varint cut short
