@@ -84,7 +84,7 @@ FUZZ_TARGETS := fuzz_json_codec fuzz_protobuf_codec fuzz_websocket fuzz_client f
 FUZZ_WORK := .cache/fuzz
 # make fuzz: each harness this many seconds (CI: about two minutes in all).
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
-# make fuzz-long: executions per harness, 12 million in total, all three at once on
+# make fuzz-long: executions per harness, 14 million in total, all of them at once on
 # two cores: the codec harness ran at about 1700 exec/s there, the framing one at 170
 # and the whole client at 70 (alone on a core: 17000, 350, 190), so this takes about
 # an hour and a half; the cheap parser carries the bulk. The delta decoder ran at 3260
@@ -103,7 +103,7 @@ help:
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
 	@echo "make test-protobuf-range  the Protobuf codec's tests on the oldest and newest protobuf"
 	@echo "make fuzz       every fuzz harness, time-boxed (FUZZ_SECONDS each)"
-	@echo "make fuzz-long  the fuzz harnesses for 10 million executions in all (not in CI)"
+	@echo "make fuzz-long  the fuzz harnesses for 14 million executions in all (not in CI)"
 	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
 	@echo "make centrifugo build Centrifugo $(CENTRIFUGO_VERSION) into .cache/bin/"
 	@echo "make legacy-server build Centrifugo $(LEGACY_VERSION) into $(LEGACY_DIR)/ (1.x tests)"
