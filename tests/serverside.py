@@ -100,11 +100,16 @@ __all__ = [
 
 #: The codec the core's unit suite runs with: the JSON codec, or with
 #: ``CENTRIFUGO_TEST_CODEC=binary-json`` the test-only second codec (``binary_codec.py``),
-#: which sends the same JSON lines in binary frames under a subprotocol of its own.
+#: which sends the same JSON lines in binary frames under a subprotocol of its own, or
+#: with ``CENTRIFUGO_TEST_CODEC=protobuf`` the Protobuf codec (``protobuf_json.py``: the
+#: tests' JSON lines become the server's Protobuf messages and back).
 CODEC = os.environ.get("CENTRIFUGO_TEST_CODEC", "json")
-if CODEC not in ("json", "binary-json"):  # pragma: no cover - a typo in the variable
-    raise RuntimeError(f"CENTRIFUGO_TEST_CODEC must be json or binary-json, not {CODEC!r}")
-BINARY = CODEC == "binary-json"
+if CODEC not in ("json", "binary-json", "protobuf"):  # pragma: no cover - a typo
+    raise RuntimeError(
+        f"CENTRIFUGO_TEST_CODEC must be json, binary-json or protobuf, not {CODEC!r}"
+    )
+BINARY = CODEC in ("binary-json", "protobuf")
+PROTOBUF = CODEC == "protobuf"
 
 ENDPOINT = "ws://centrifugo.test:8000/connection/websocket"
 
@@ -293,6 +298,10 @@ class ServerWebSocket:
     def send_message(self, text: str) -> bytes:
         """One message carrying ``text`` (JSON lines), in the frame kind of the codec
         under test: a text frame, or the UTF-8 bytes in a binary frame."""
+        if PROTOBUF:
+            from protobuf_json import lines_to_protobuf
+
+            return self.ws.send(BytesMessage(data=lines_to_protobuf(text)))
         if BINARY:
             return self.ws.send(BytesMessage(data=text.encode("utf-8")))
         return self.ws.send(TextMessage(data=text))
@@ -329,7 +338,11 @@ class FixedRandom:
 def make_client(**kwargs: Any) -> ClientProtocol:
     """A client for the fake server, with a fixed rng unless one is given."""
     kwargs.setdefault("rng", FixedRandom())
-    if BINARY:
+    if PROTOBUF:
+        from protobuf_json import JsonPayloadProtobufCodec
+
+        kwargs.setdefault("codec", JsonPayloadProtobufCodec())
+    elif BINARY:
         kwargs.setdefault("codec", BinaryJsonCodec())
     endpoints = kwargs.pop("endpoints", ENDPOINT)
     return ClientProtocol(endpoints, **kwargs)
@@ -657,6 +670,11 @@ def decode_command_objects(message: str | bytes) -> list[Command]:
 
 def message_text(message: str | bytes) -> str:
     """The JSON lines of a client message, in the frame kind of the codec under test."""
+    if PROTOBUF:
+        from protobuf_json import commands_to_lines
+
+        assert isinstance(message, bytes), f"text frame from a Protobuf client: {message!r}"
+        return commands_to_lines(message)
     if BINARY:
         assert isinstance(message, bytes), f"text frame from a binary-json client: {message!r}"
         return message.decode("utf-8")

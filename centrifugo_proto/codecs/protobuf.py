@@ -244,6 +244,11 @@ _ENCODERS: Final[Mapping[type, tuple[str, Callable[[Any, Any], None]]]] = {
 # -- decoding: runtime messages to the core's objects --------------------------------
 
 
+# Maps come out in key order: the runtime iterates a map in an order of its own, not
+# the wire's, which varies between processes (upb seeds its hash), and the same bytes
+# must always mean the same events (connect ``subs`` become Subscribed events in order).
+
+
 def _client_info(msg: Any) -> ClientInfo:
     return ClientInfo(
         user=msg.user,
@@ -260,7 +265,7 @@ def _publication(msg: Any, channel: str) -> Publication:
         data=msg.data,
         offset=msg.offset,
         info=_client_info(msg.info) if msg.HasField("info") else None,
-        tags=dict(tags) if tags else None,
+        tags=dict(sorted(tags.items())) if tags else None,
         time=msg.time,
         epoch=msg.epoch,
         delta=msg.delta,
@@ -294,7 +299,7 @@ def _connect_result(msg: Any) -> ConnectResult:
         expires=msg.expires,
         ttl=msg.ttl,
         data=msg.data or None,
-        subs={channel: _subscribe_result(sub) for channel, sub in msg.subs.items()},
+        subs={channel: _subscribe_result(sub) for channel, sub in sorted(msg.subs.items())},
         ping=msg.ping,
         pong=msg.pong,
         session=msg.session,
@@ -311,7 +316,7 @@ _RESULTS: Final[Mapping[str, Callable[[Any], object]]] = {
     "unsubscribe": lambda msg: UnsubscribeResult(),
     "publish": lambda msg: PublishResult(),
     "presence": lambda msg: PresenceResult(
-        clients={cid: _client_info(info) for cid, info in msg.presence.items()}
+        clients={cid: _client_info(info) for cid, info in sorted(msg.presence.items())}
     ),
     "presence_stats": lambda msg: PresenceStatsResult(
         num_clients=msg.num_clients, num_users=msg.num_users
