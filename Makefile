@@ -4,6 +4,7 @@
 #                (v6, and 1.8.0 for the 1.x dialect)
 #   make demo    run examples/quickstart.py against a throw-away Centrifugo
 #   make lint    ruff (lint + format check) and mypy --strict
+#   make bench   the benchmarks against the peers on a real Centrifugo (not a test)
 #
 # Every target sets up what it needs: the virtualenv in .venv/, the Centrifugo
 # binary in .cache/bin/ and the Centrifugo 1.8.0 binary in .cache/legacy/ (all
@@ -80,22 +81,26 @@ PROTOBUF_RANGE_DEPS := pytest pytest-timeout hypothesis cryptography 'attrs>=23.
 # One harness per parser plus the whole client (fuzz/README.md). New inputs found go
 # to .cache/fuzz/<target>/ (the seed corpus in fuzz/corpus/ is only read), crashes to
 # .cache/fuzz/<target>-crash-*.
-FUZZ_TARGETS := fuzz_json_codec fuzz_protobuf_codec fuzz_websocket fuzz_client fuzz_fossil
+FUZZ_TARGETS := fuzz_json_codec fuzz_protobuf_codec fuzz_websocket fuzz_client fuzz_fossil \
+  fuzz_caller fuzz_legacy_codec
 FUZZ_WORK := .cache/fuzz
 # make fuzz: each harness this many seconds (CI: about two minutes in all).
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
-# make fuzz-long: executions per harness, 14 million in total, all of them at once on
+# make fuzz-long: executions per harness, 17 million in total, all of them at once on
 # two cores: the codec harness ran at about 1700 exec/s there, the framing one at 170
 # and the whole client at 70 (alone on a core: 17000, 350, 190), so this takes about
 # an hour and a half; the cheap parser carries the bulk. The delta decoder ran at 3260
-# exec/s alone on a busy machine: its 2 million take 10 to 20 minutes of one core; the
-# Protobuf codec's ran at 7160 exec/s on a busy machine: its 2 million, 5 to 10 minutes.
+# exec/s alone on a busy machine: its 2 million take 10 to 20 minutes of one core. The
+# caller harness ran at about 830 exec/s on a busy machine: 1 million, about 20 minutes;
+# the 1.x codec harness at about 69000 exec/s: 2 million in under a minute; the
+# Protobuf codec's at about 7160 exec/s on a busy machine: 2 million, 5 to 10 minutes.
 FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:300000 \
-  fuzz_fossil:2000000 fuzz_protobuf_codec:2000000
+  fuzz_fossil:2000000 fuzz_caller:1000000 fuzz_legacy_codec:2000000 \
+  fuzz_protobuf_codec:2000000
 FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 
 .PHONY: help venv centrifugo legacy-server redis lint test test-protobuf-range demo clean \
-  distclean fuzz fuzz-long FORCE
+  distclean fuzz fuzz-long FORCE bench bench-setup bench-profile
 
 help:
 	@echo "make test       lint, unit + property tests (coverage gate), integration; CI: fuzz"
@@ -103,7 +108,9 @@ help:
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
 	@echo "make test-protobuf-range  the Protobuf codec's tests on the oldest and newest protobuf"
 	@echo "make fuzz       every fuzz harness, time-boxed (FUZZ_SECONDS each)"
-	@echo "make fuzz-long  the fuzz harnesses for 14 million executions in all (not in CI)"
+	@echo "make fuzz-long  the fuzz harnesses for 17 million executions in all (not in CI)"
+	@echo "make bench      benchmarks against centrifuge-python and centrifuge-js (BENCH_QUICK=1)"
+	@echo "make bench-profile  profile this client's subscriber on the flood (py-spy)"
 	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
 	@echo "make centrifugo build Centrifugo $(CENTRIFUGO_VERSION) into .cache/bin/"
 	@echo "make legacy-server build Centrifugo $(LEGACY_VERSION) into $(LEGACY_DIR)/ (1.x tests)"
@@ -179,13 +186,18 @@ redis:
 
 # --- Checks ---------------------------------------------------------------------
 
-# ruff over every Python directory; mypy --strict over the library, and over the
-# test harness and the script that uses it (imported as `harness` from tests/).
+# ruff over every Python directory; mypy --strict over the library, over the
+# test harness and the script that uses it (imported as `harness` from tests/), over
+# bench/ (its scripts import each other as top-level modules), and over the typed
+# usage example (every public method of every adapter, each result with its precise
+# type: tests/typed_usage.py).
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/mypy --strict $(MYPY_DIRS)
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
+	MYPYPATH=tests $(BIN)/mypy --strict $(wildcard bench/*.py)
+	$(BIN)/mypy --strict tests/typed_usage.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %
@@ -196,10 +208,17 @@ lint: venv
 # target like any other failure).
 # Extra pytest arguments: make test PYTEST_ARGS='-x -k rpc'
 PYTEST_ARGS ?=
+# The adapter-policy tests build their clients without a codec choice (JSON only):
+# they are not the core's, and stay out of the second-codec pass.
+UNIT_ONLY_JSON := --ignore=tests/unit/test_base_client.py
 test: venv centrifugo legacy-server redis lint
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest tests/unit tests/property $(PYTEST_ARGS)
 	$(BIN)/coverage report
+	@echo "the core's unit suite again, with the second codec written in the tests (binary frames)"
+	CENTRIFUGO_TEST_CODEC=binary-json $(BIN)/pytest tests/unit -q $(UNIT_ONLY_JSON) $(PYTEST_ARGS)
+	@echo "the core's unit suite again, through the Protobuf codec (tests/protobuf_json.py)"
+	CENTRIFUGO_TEST_CODEC=protobuf $(BIN)/pytest tests/unit -q $(UNIT_ONLY_JSON) $(PYTEST_ARGS)
 	$(MAKE) test-protobuf-range
 	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" CENTRIFUGO_LEGACY_BIN="$(LEGACY_BIN)" \
 	  CENTRIFUGO_LEGACY_KIT="$(LEGACY_SERVER_KIT)" $(BIN)/pytest tests \
@@ -257,6 +276,63 @@ fuzz-long: venv
 demo: venv centrifugo
 	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" \
 	  $(BIN)/python scripts/with_centrifugo.py $(BIN)/python examples/quickstart.py
+
+# --- Benchmarks -------------------------------------------------------------------
+
+# make bench: this client against centrifuge-python 0.7.0 and centrifuge-js on a real
+# Centrifugo (bench/README.md). Each side gets its own environment in the ignored cache,
+# rebuilt when missing or when what it is made from changed:
+#   .cache/bench/centrifugo-proto/    this project (installed from the tree), matplotlib, py-spy
+#   .cache/bench/centrifuge-python/   centrifuge-python 0.7.0 and its pinned dependencies
+#   bench/js/node_modules/            centrifuge-js and ws, from the committed lock file
+# BENCH_QUICK=1 is the short development run; results go to bench/results/, the
+# write-up to docs/benchmarks.md and docs/benchmarks/*.png. Never part of make test.
+BENCH_CACHE := .cache/bench
+BENCH_VENV := $(BENCH_CACHE)/centrifugo-proto
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.stamp
+CFPY_VENV := $(BENCH_CACHE)/centrifuge-python
+CFPY_STAMP := $(CFPY_VENV)/.stamp
+BENCH_JS := bench/js
+BENCH_JS_STAMP := $(BENCH_JS)/node_modules/.stamp
+# Every file of the installed package: an edit reinstalls it into the bench environment.
+PACKAGE_SOURCES := $(shell find centrifugo_proto adapters -type f -name '*.py' 2>/dev/null)
+BENCH_ARGS ?=
+
+bench-setup: centrifugo $(BENCH_STAMP) $(CFPY_STAMP) $(BENCH_JS_STAMP)
+
+# A plain (not editable) install: the benchmark measures the package as users get it.
+# The extras that do not exist yet are skipped by pip with a warning.
+$(BENCH_STAMP): pyproject.toml bench/requirements.txt $(PACKAGE_SOURCES) $(PACKAGE_FILES_LIST)
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -r bench/requirements.txt
+	$(BENCH_PY) -m pip install --quiet '.[trio]'
+	touch $@
+
+$(CFPY_STAMP): bench/requirements-centrifuge-python.txt
+	test -x $(CFPY_VENV)/bin/python || $(PYTHON) -m venv $(CFPY_VENV)
+	$(CFPY_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CFPY_VENV)/bin/python -m pip install --quiet -r bench/requirements-centrifuge-python.txt
+	touch $@
+
+# npm ci installs exactly the lock file; protobufjs's install script only prints advice.
+$(BENCH_JS_STAMP): $(BENCH_JS)/package.json $(BENCH_JS)/package-lock.json
+	command -v node >/dev/null || { echo "Node.js >= 18 is needed for centrifuge-js" >&2; exit 1; }
+	cd $(BENCH_JS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench: bench-setup
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" BENCH_CFPY_PYTHON="$(CURDIR)/$(CFPY_VENV)/bin/python" \
+	  $(BENCH_PY) bench/run.py $(BENCH_ARGS)
+	$(BENCH_PY) bench/report.py
+
+# Flooded, then paced; bench/results/profile*.{json,txt}, shown by the next make bench's
+# report. Extra arguments: make bench-profile PROFILE_ARGS='--adapter trio'
+PROFILE_ARGS ?=
+bench-profile: bench-setup
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py $(PROFILE_ARGS)
+	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" $(BENCH_PY) bench/profile.py --paced $(PROFILE_ARGS)
 
 # --- Cleaning -------------------------------------------------------------------
 

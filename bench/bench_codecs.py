@@ -197,7 +197,7 @@ def codecs() -> list[tuple[str, Codec]]:
     import google.protobuf
 
     runtime = f"{google.protobuf.__version__} {api_implementation.Type()}"
-    out.append((f"protobuf ({runtime}), runtime only", _RuntimeOnly()))  # type: ignore[arg-type]
+    out.append((f"protobuf ({runtime}), runtime only", _RuntimeOnly()))
     out.append((f"protobuf ({runtime})", ProtobufCodec()))
     return out
 

@@ -22,25 +22,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from .backoff import RandomSource
-from .codecs import Codec, resolve_codec
+from .codecs import Codec
 from .commands import (
     Command,
     HistoryRequest,
+    PingRequest,
     PresenceRequest,
     PresenceStatsRequest,
     PublishRequest,
     RpcRequest,
     SendRequest,
 )
+from .delta import DeltaStats
 from .dialect import Dialect, resolve_dialect
 from .endpoints import Endpoint, parse_endpoint
 from .errors import DecodeError, LocalProtocolError
 from .events import CloseTransport, Event, OpenTransport, StartTls, TokenRequested, TransportClosed
+from .filters import FilterNode
 from .options import ClientOptions, SubscriptionOptions
 from .proxy import ProxyHandshake, parse_proxy
 from .results import StreamPosition
 from .session import Session
 from .states import ClientState, Phase, PhaseInput, SubscriptionState
+from .token_flow import TokenPurpose
 from .validate import (
     check_bool,
     check_channel,
@@ -59,6 +63,9 @@ from .websocket import (
 
 __all__ = ["ClientProtocol"]
 
+#: The ``delta=`` of subscribe: none, or Fossil (the only type Centrifugo has, §7).
+_DELTA_TYPES = frozenset({"", "fossil"})
+
 
 class _MidpointJitter:
     """Used when no rng is given: the core owns no randomness, so without one
@@ -68,8 +75,19 @@ class _MidpointJitter:
         return 0.5
 
 
-def _optional_str(value: Any, what: str) -> str | None:
-    return None if value is None else check_str(value, what)
+def _pick_codec(dialect: Dialect, codec: str | Codec) -> Codec:
+    """``codec=``: a name the dialect speaks, or a :class:`Codec` the caller made."""
+    if isinstance(codec, str):
+        factory = dialect.codecs.get(codec)
+        if factory is None:
+            known = ", ".join(dialect.codecs)
+            raise LocalProtocolError(
+                f"unknown codec {codec!r} for the {dialect.name} protocol; known: {known}"
+            )
+        return factory()
+    if isinstance(codec, Codec):
+        return codec
+    raise LocalProtocolError(f"codec must be a name or a Codec, got {type(codec).__name__}")
 
 
 class ClientProtocol:
@@ -108,14 +126,9 @@ class ClientProtocol:
         proxy: str | None = None,
         protocol: str | Dialect = "current",
     ) -> None:
-        self._dialect = resolve_dialect(protocol)
-        if isinstance(codec, str) and codec not in self._dialect.codecs:
-            known = ", ".join(self._dialect.codecs)
-            raise LocalProtocolError(
-                f"unknown codec {codec!r} for the {self._dialect.name} protocol; known: {known}"
-            )
-        self._codec = codec_ = resolve_codec(codec)
-        token = _optional_str(token, "token")
+        self._dialect = dialect = resolve_dialect(protocol)
+        self._codec = codec_ = _pick_codec(dialect, codec)
+        credentials = None if token is None else dialect.check_credentials(token)
         check_str(name, "name")
         check_str(version, "version")
         if data is not None:
@@ -144,7 +157,8 @@ class ClientProtocol:
             rng=rng or _MidpointJitter(),
             dialect=self._dialect,
             encode=codec_.encode,
-            credentials=token,
+            codec=codec_,
+            credentials=credentials,
             data=data,
             name=name,
             version=version,
@@ -173,6 +187,10 @@ class ClientProtocol:
     def subscription_states(self) -> dict[str, SubscriptionState]:
         """Every subscription this client holds, by channel."""
         return self._session.subscription_states()
+
+    def delta_stats(self, channel: str) -> DeltaStats | None:
+        """What delta compression did on ``channel`` since it was negotiated (§7)."""
+        return self._session.delta_stats(channel)
 
     # -- outputs --------------------------------------------------------------------------
 
@@ -220,8 +238,14 @@ class ClientProtocol:
 
     # -- inputs from the adapter ----------------------------------------------------------
 
-    def connect(self, *, now: float) -> None:
-        self._session.connect(check_now(now))
+    def connect(self, *, now: float, credentials: Any = None) -> None:
+        """Connect (again); ``credentials`` (a token, or 1.x :class:`Credentials`)
+        replace the ones given before."""
+        now = check_now(now)
+        if credentials is not None:
+            credentials = self._dialect.check_credentials(credentials)
+            self._session.set_credentials(credentials)
+        self._session.connect(now)
         self._flush()
 
     def disconnect(self, *, now: float) -> None:
@@ -366,23 +390,39 @@ class ClientProtocol:
         now = check_now(now)
         flow = self._session.tokens
         flow.check(token_request)
-        check_str(token, "token")
+        pending = flow.peek(token_request)
+        if token != "":  # "" is the convention for "unauthorized", in every dialect
+            dialect = self._dialect
+            connection = pending is None or pending.purpose.of_connection
+            if pending is not None and pending.purpose is TokenPurpose.SUB_REFRESH:
+                connection = False
+            token = (
+                dialect.check_credentials(token) if connection else dialect.check_sub_token(token)
+            )
         request = flow.take(token_request)
         if request is not None:  # else: for an older attempt or subscription (DESIGN "Effects")
             self._session.provide_token(request, token, now)
             self._flush()
 
     def token_failed(
-        self, token_request: TokenRequested, unauthorized: bool = False, *, now: float
+        self,
+        token_request: TokenRequested,
+        unauthorized: bool = False,
+        *,
+        now: float,
+        reason: str = "",
     ) -> None:
-        """The token could not be had: retried later, or ``unauthorized`` stops."""
+        """The token could not be had: retried later, or ``unauthorized`` stops (the
+        connection, or that subscription); ``reason`` says why, in the error events
+        (for example the 1.x auth endpoint's answer)."""
         now = check_now(now)
         flow = self._session.tokens
         flow.check(token_request)
         check_bool(unauthorized, "unauthorized")
+        check_str(reason, "reason")
         request = flow.take(token_request)
         if request is not None:
-            self._session.token_failed(request, unauthorized, now)
+            self._session.token_failed(request, unauthorized, now, reason)
             self._flush()
 
     # -- subscriptions --------------------------------------------------------------------
@@ -399,17 +439,39 @@ class ClientProtocol:
         join_leave: bool = False,
         since: StreamPosition | None = None,
         has_token_source: bool = False,
+        delta: str = "",
+        tags_filter: FilterNode | None = None,
     ) -> None:
-        """Subscribe to ``channel`` (again); events tell how it goes."""
+        """Subscribe to ``channel`` (again); events tell how it goes.
+
+        ``delta="fossil"`` asks for delta compression (§7; the namespace needs
+        ``allowed_delta_types``); ``tags_filter`` (a :mod:`~centrifugo_proto.filters`
+        tree) asks the server for the publications whose tags match (Centrifugo
+        >= 6.4, ``allow_tags_filter``). The server cannot filter a delta stream: the
+        two cannot be combined.
+        """
         now = check_now(now)
+        if type(delta) is not str or delta not in _DELTA_TYPES:
+            raise LocalProtocolError(f"delta must be one of {sorted(_DELTA_TYPES)}, got {delta!r}")
+        if tags_filter is not None and not isinstance(tags_filter, FilterNode):
+            kind = type(tags_filter).__name__
+            raise LocalProtocolError(f"tags_filter must be a FilterNode (filters.tags), got {kind}")
+        if delta and tags_filter is not None:
+            raise LocalProtocolError("a tags filter and delta compression cannot be combined")
+        dialect = self._dialect
+        check_bool(has_token_source, "has_token_source")
+        check_channel(channel)
         options = SubscriptionOptions(
-            token=_optional_str(token, "token"),
-            has_token_source=check_bool(has_token_source, "has_token_source"),
+            token=None if token is None else dialect.check_sub_token(token),
+            # 1.x ``$`` channels always get their sign from the source (LEGACY-V1.md §6).
+            has_token_source=has_token_source or dialect.needs_sub_token(channel),
             data=data,
             recoverable=check_bool(recoverable, "recoverable"),
             positioned=check_bool(positioned, "positioned"),
             join_leave=check_bool(join_leave, "join_leave"),
             since=None if since is None else check_position(since),
+            delta=delta,
+            tags_filter=tags_filter,
         )
         check_channel(channel)
         if data is not None:
@@ -428,17 +490,31 @@ class ClientProtocol:
 
     # -- commands: each returns a request handle ------------------------------------------
 
-    def _command(self, command: Command, now: float, channel: str = "") -> int:
-        if type(command) not in self._dialect.caller_commands:
-            raise LocalProtocolError(f"{type(command).__name__} is not in this protocol")
+    def _command(
+        self, command: Command, now: float, channel: str = "", uid: str | None = None
+    ) -> int:
+        dialect = self._dialect
+        if type(command) not in dialect.caller_commands:
+            raise LocalProtocolError(
+                f"{type(command).__name__} is not in the {dialect.name} protocol"
+            )
+        if uid is not None:
+            if not dialect.caller_ids:
+                raise LocalProtocolError(f"the {dialect.name} protocol has no caller uids")
+            if not check_str(uid, "uid"):
+                raise LocalProtocolError("uid must not be empty")
         encoded = self._codec.encode(command)  # refused here, not in a later receive_data
-        request = self._session.command(command, encoded, now, channel)
+        request = self._session.command(command, encoded, now, channel, uid)
         self._flush()
         return request
 
-    def publish(self, channel: str, data: Any, *, now: float) -> int:
+    def _wire(self, channel: object) -> str:
+        """The channel as sent on this connection (1.x ``&`` client channels)."""
+        return self._dialect.wire_channel(check_channel(channel), self._session.client_id)
+
+    def publish(self, channel: str, data: Any, *, now: float, uid: str | None = None) -> int:
         now = check_now(now)
-        return self._command(PublishRequest(check_channel(channel), data), now, channel)
+        return self._command(PublishRequest(self._wire(channel), data), now, channel, uid)
 
     def history(
         self,
@@ -448,20 +524,21 @@ class ClientProtocol:
         limit: int = 0,
         since: StreamPosition | None = None,
         reverse: bool = False,
+        uid: str | None = None,
     ) -> int:
         """History of ``channel``: ``limit`` 0 gives only the top position, -1 all (§2.3)."""
         now = check_now(now)
         request = HistoryRequest(
-            channel=check_channel(channel),
+            channel=self._wire(channel),
             limit=check_limit(limit),
             since=None if since is None else check_position(since),
             reverse=check_bool(reverse, "reverse"),
         )
-        return self._command(request, now, channel)
+        return self._command(request, now, channel, uid)
 
-    def presence(self, channel: str, *, now: float) -> int:
+    def presence(self, channel: str, *, now: float, uid: str | None = None) -> int:
         now = check_now(now)
-        return self._command(PresenceRequest(check_channel(channel)), now, channel)
+        return self._command(PresenceRequest(self._wire(channel)), now, channel, uid)
 
     def presence_stats(self, channel: str, *, now: float) -> int:
         now = check_now(now)
@@ -475,3 +552,10 @@ class ClientProtocol:
         """Fire-and-forget message to the server; succeeds once written (§2.3)."""
         now = check_now(now)
         return self._command(SendRequest(data), now)
+
+    def ping(self, data: str = "", *, now: float, uid: str | None = None) -> int:
+        """1.x only: a ping command, ``data`` echoed back (LEGACY-V1.md §2.8). The
+        current protocol has none: its server answers a ping command with 108, and
+        liveness there comes from the server's pings (PROTOCOL.md §4)."""
+        now = check_now(now)
+        return self._command(PingRequest(check_str(data, "data")), now, uid=uid)

@@ -94,9 +94,11 @@ class CloseRule:
     """What a close from the server with some code means for the client."""
 
     reconnect: bool
-    #: Forget the connection token (a token source is asked again) and every
-    #: recovery position: the server dropped what it knew of us (3014).
-    forget_state: bool = False
+    #: Forget the connection token or credentials: a token source is asked again
+    #: (3014; the 1.x "expired").
+    forget_token: bool = False
+    #: Forget every recovery position: the server dropped what it knew of us (3014).
+    forget_positions: bool = False
     #: Report the close under the client's own code instead of the server's, with
     #: this reason when the server gave none (transport-level closes below 3000).
     client_code: int | None = None
@@ -121,7 +123,16 @@ _CLOSE_RULES: Final[tuple[tuple[int, int, CloseRule], ...]] = (
         ),
     ),
     (0, 2999, _TRANSPORT_CLOSED),
-    (3014, 3014, CloseRule(reconnect=True, forget_state=True, default_reason="transport closed")),
+    (
+        3014,
+        3014,
+        CloseRule(
+            reconnect=True,
+            forget_token=True,
+            forget_positions=True,
+            default_reason="transport closed",
+        ),
+    ),
     (3500, 3999, _TERMINAL),
     (4500, 4999, _TERMINAL),
 )

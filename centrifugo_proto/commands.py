@@ -53,6 +53,12 @@ class SubscribeRequest:
     delta: str = ""
     #: Only publications whose tags match (``tf``, Centrifugo >= 6.4; not with delta).
     tags_filter: FilterNode | None = None
+    #: 1.x: recover from the message with this uid (``last``, LEGACY-V1.md §2.3).
+    last: str = ""
+    #: 1.x private (``$``) channels: this connection's id and the signed info;
+    #: ``token`` carries the sign (§6).
+    client: str = ""
+    info: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -63,6 +69,11 @@ class ConnectRequest:
     subs: Mapping[str, SubscribeRequest] = attrs.field(factory=dict)
     name: str = ""
     version: str = ""
+    #: 1.x credentials (LEGACY-V1.md §2.1), each sent as a string; ``token`` is the
+    #: HMAC of user, timestamp and info.
+    user: str = ""
+    timestamp: str = ""
+    info: str = ""
 
 
 @attrs.frozen
@@ -108,9 +119,13 @@ class SendRequest:
     data: Any
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class RefreshRequest:
     token: str
+    #: 1.x: new credentials, as for connect (LEGACY-V1.md §2.2).
+    user: str = ""
+    timestamp: str = ""
+    info: str = ""
 
 
 @attrs.frozen
@@ -122,7 +137,9 @@ class SubRefreshRequest:
 @attrs.frozen
 class PingRequest:
     """The empty Command: the pong to a server ping (§4). A dialect with a client
-    ping command (1.x) sends it with an id."""
+    ping command (1.x) sends it with an id, and ``data`` to echo."""
+
+    data: str = ""
 
 
 Command = (

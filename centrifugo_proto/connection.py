@@ -15,6 +15,7 @@ from typing import Any, Final, Protocol
 
 from .backoff import RandomSource, backoff_delay, jittered
 from .codes import ConnectingCode, DisconnectedCode, reply_error_rule
+from .commands import PingRequest
 from .dialect import CloseAdvice, Dialect
 from .endpoints import Endpoint
 from .errors import (
@@ -97,6 +98,9 @@ class ConnectionLifecycle:
     _outbox: Outbox
     _subs: dict[str, ClientSubscription]
     _server_subs: ServerSubscriptions
+    _aliases: dict[str, str]
+    _keepalive: Timer | None
+    heard: float
 
     # -- tables ---------------------------------------------------------------------------
 
@@ -228,11 +232,11 @@ class ConnectionLifecycle:
                 error = ClientDisconnected(advice.reason)
             self._refused(advice.code, advice.reason, error)
             return
-        if rule.forget_state:
-            # 3014: the server dropped what it knew of us: forget the token (a token
-            # source gets asked again) and every recovery position (§5.3).
-            if self._has_token_source:
-                self._credentials = None
+        if rule.forget_token and self._has_token_source:
+            # 3014, or 1.x "expired": a token source gets asked again (§5.3).
+            self._credentials = None
+        if rule.forget_positions:
+            # 3014: the server dropped what it knew of us: every recovery position too.
             for sub in self._subs.values():
                 sub.forget_state()
             self._server_subs.forget_positions()
@@ -289,11 +293,12 @@ class ConnectionLifecycle:
         if self.phase.has_transport:
             self._transport.close_transport(close_code, reason)
         was_connected = self.phase is _CONNECTED
-        for timer in (self._connect_timer, self._refresh_timer):
+        for timer in (self._connect_timer, self._refresh_timer, self._keepalive):
             if timer is not None:
                 timer.cancel()
-        self._connect_timer = self._refresh_timer = None
+        self._connect_timer = self._refresh_timer = self._keepalive = None
         self._ping.stop()
+        self._aliases.clear()  # a 1.x ``&`` channel is another name on the next connection
         self._outbox.drop_connection()
         # Token answers for this connection (connect, refreshes) are stale from now on.
         self.tokens.forget_connection()
@@ -327,6 +332,9 @@ class ConnectionLifecycle:
         result: ConnectResult | None = self.expect(reply, ConnectResult, now)
         if result is None:
             return
+        if result.expired:
+            self._credentials_expired(now)
+            return
         self._client_input(ClientInput.CONNECT_SUCCEEDED)
         self.phase_input(PhaseInput.CONNECT_ACCEPTED)
         self._attempt = 0
@@ -341,18 +349,49 @@ class ConnectionLifecycle:
         self._ping.start(now, result.ping, self.options.max_server_ping_delay)
         if result.expires and self._has_token_source:
             self._refresh_timer = self.schedule(now + result.ttl, self._refresh_due)
+        self._arm_keepalive(now)
         self.emit(
             Connected(
                 client_id=result.client, version=result.version, data=result.data, result=result
             )
         )
-        self._server_subs.connected(result.subs)
+        self._server_subs.connected(result.subs, now)
         # Everything that waited for the connection goes out now, in one frame.
         for sub in self._subs.values():
             sub.connected(now)
         self._outbox.dispatch_waiting(now, lambda: self.phase is _CONNECTED)
 
     # -- the connection token (§6.3) ------------------------------------------------------
+
+    def _credentials_expired(self, now: float) -> None:
+        """1.x: the connect reply says ``expired`` (the credentials' timestamp is too
+        old, LEGACY-V1.md §7): the connection is not authenticated. Fresh credentials
+        from a source, then a new connection; static ones would fail for ever (the
+        Perl module's bug 6): stop."""
+        error = ReplyError(110, "credentials expired")
+        if self._has_token_source:
+            self._token_expired = True
+            self.emit(ErrorOccurred(error=error))
+            self.lose_connection(now, ConnectingCode.TOKEN_EXPIRED, error.message)
+        else:
+            self._refused(error.code, error.message, error)
+
+    def _arm_keepalive(self, now: float) -> None:
+        """1.x: ping the server when it has been quiet for ``max_alive_period``,
+        checked every ``refresh_period`` (the Perl module's options, LEGACY-V1.md §8)."""
+        if self._dialect.client_pings and self.options.max_alive_period > 0:
+            self._keepalive = self.schedule(now + self.options.refresh_period, self._keepalive_due)
+
+    def _keepalive_due(self, now: float) -> None:
+        self._keepalive = None
+        if now - self.heard > self.options.max_alive_period:
+            self._outbox.send(
+                PingRequest(), now, on_reply=_ping_answered, on_timeout=self._ping_unanswered
+            )
+        self._arm_keepalive(now)
+
+    def _ping_unanswered(self, pending: Pending, now: float) -> None:
+        self.lose_connection(now, ConnectingCode.NO_PING, "no reply to ping")
 
     def _refresh_due(self, now: float) -> None:
         self._refresh_timer = None
@@ -375,6 +414,10 @@ class ConnectionLifecycle:
         result: RefreshResult | None = self.expect(reply, RefreshResult, now)
         if result is None:
             return
+        if result.expired:  # 1.x: the new credentials are stale already (LEGACY-V1.md §7)
+            self.emit(ErrorOccurred(error=ReplyError(110, "refreshed credentials expired")))
+            self._retry_refresh(now)
+            return
         self._credentials = self._refreshing or self._credentials
         if result.expires:
             self._refresh_timer = self.schedule(now + result.ttl, self._refresh_due)
@@ -386,6 +429,10 @@ class ConnectionLifecycle:
             return reply.result
         self.bad_protocol(now, f"reply {reply.id} carries the wrong result")
         return None
+
+
+def _ping_answered(pending: Pending, reply: Reply, now: float) -> None:
+    """A keepalive ping's reply: hearing it is the point (``heard`` moved already)."""
 
 
 def _never(pending: Pending, now: float) -> None:  # pragma: no cover - connect has no timer

@@ -10,12 +10,13 @@ dialect is named by it (:attr:`Dialect.codecs`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 import attrs
 
-from .codecs import WireId
+from .codecs import Codec, WireId, protobuf_codec
+from .codecs.json import JsonCodec
 from .codes import CloseRule, close_rule
 from .commands import (
     Command,
@@ -31,6 +32,9 @@ from .commands import (
     UnsubscribeRequest,
 )
 from .errors import LocalProtocolError
+from .options import SubscriptionOptions
+from .subscription import ClientSubscription, SubscriptionHost
+from .validate import check_str
 
 __all__ = ["CURRENT", "CloseAdvice", "CurrentDialect", "Dialect", "resolve_dialect"]
 
@@ -50,8 +54,8 @@ class Dialect(Protocol):
     def name(self) -> str: ...
 
     @property
-    def codecs(self) -> tuple[str, ...]:
-        """The codec names this dialect speaks (the first is the default)."""
+    def codecs(self) -> Mapping[str, Callable[[], Codec]]:
+        """The codecs this dialect speaks, by ``codec=`` name (the first is the default)."""
         ...
 
     @property
@@ -83,13 +87,53 @@ class Dialect(Protocol):
         """The command that extends the connection with new ``credentials``."""
         ...
 
+    def check_credentials(self, value: object) -> Any:
+        """The caller's connection credentials (a token, 1.x credentials), or
+        ``LocalProtocolError``."""
+        ...
+
+    def check_sub_token(self, value: object) -> Any:
+        """The caller's subscription token (a JWT, a 1.x channel sign), or
+        ``LocalProtocolError``."""
+        ...
+
+    def subscription(
+        self, host: SubscriptionHost, channel: str, options: SubscriptionOptions
+    ) -> ClientSubscription:
+        """A new client-side subscription (its rules may differ: 1.x recovers by uid)."""
+        ...
+
+    def wire_channel(self, channel: str, client_id: str | None) -> str:
+        """The channel as sent on this connection (1.x expands ``&`` client channels)."""
+        ...
+
+    @property
+    def needs_sub_token(self) -> Callable[[str], bool]:
+        """Whether a channel always needs a token from the source (1.x: ``$`` channels)."""
+        ...
+
+    @property
+    def client_pings(self) -> bool:
+        """The client sends ping commands to keep an idle connection alive (1.x)."""
+        ...
+
+    @property
+    def caller_ids(self) -> bool:
+        """A caller may name a command's wire id (1.x: ``uid``)."""
+        ...
+
 
 class CurrentDialect:
     """Centrifugo v5/v6 (PROTOCOL.md): integer ids from 1, the §5.3 code table,
     a JWT as the credentials."""
 
     name: Final = "current"
-    codecs: Final = ("json", "protobuf")
+    codecs: Final[Mapping[str, Callable[[], Codec]]] = {
+        "json": JsonCodec,
+        "protobuf": protobuf_codec,
+    }
+    client_pings: Final = False
+    caller_ids: Final = False
     caller_commands: Final = frozenset(
         {
             PublishRequest,
@@ -125,7 +169,29 @@ class CurrentDialect:
         )
 
     def refresh_command(self, credentials: Any) -> RefreshRequest:
-        return RefreshRequest(credentials)
+        return RefreshRequest(token=credentials)
+
+    def check_credentials(self, value: object) -> str:
+        return check_str(value, "token")
+
+    def check_sub_token(self, value: object) -> str:
+        return check_str(value, "token")
+
+    def subscription(
+        self, host: SubscriptionHost, channel: str, options: SubscriptionOptions
+    ) -> ClientSubscription:
+        return ClientSubscription(host, channel, options)
+
+    def wire_channel(self, channel: str, client_id: str | None) -> str:
+        return channel
+
+    @property
+    def needs_sub_token(self) -> Callable[[str], bool]:
+        return _never_needs
+
+
+def _never_needs(channel: str) -> bool:
+    return False
 
 
 #: The dialect of ``protocol="current"``.
@@ -133,9 +199,14 @@ CURRENT: Final = CurrentDialect()
 
 
 def resolve_dialect(protocol: str | Dialect) -> Dialect:
-    """The dialect for ``protocol=``: ``"current"``, or a :class:`Dialect` of your own."""
+    """The dialect for ``protocol=``: ``"current"``, ``"v1"`` (Centrifugo 1.x), or a
+    :class:`Dialect` of your own."""
     if protocol == "current":
         return CURRENT
+    if protocol == "v1":
+        from .legacy import LEGACY
+
+        return LEGACY
     if isinstance(protocol, str):
-        raise LocalProtocolError(f"unknown protocol {protocol!r}; known: ['current']")
+        raise LocalProtocolError(f"unknown protocol {protocol!r}; known: ['current', 'v1']")
     return protocol

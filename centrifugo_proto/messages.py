@@ -42,7 +42,8 @@ PING: Final = ServerPing()
 class Reply:
     """A Reply with an id: the answer to the command of that id."""
 
-    id: int
+    #: The answered command's wire id: an int, or a 1.x ``uid`` string.
+    id: int | str
     result: Any
     error: ReplyError | None = None
 

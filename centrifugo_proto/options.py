@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from .filters import FilterNode
 from .results import StreamPosition
 
 __all__ = ["ClientOptions", "SubscriptionOptions"]
@@ -38,6 +39,10 @@ class ClientOptions:
     #: is pushed back once by this much, so data already in the socket is read
     #: first (PEERS.md §3 item 16).
     late_timer_grace: float = 1.0
+    #: 1.x only: ping the server when nothing was heard from it for this long
+    #: (seconds; 0 = never), checked every ``refresh_period`` (the seed's options).
+    max_alive_period: float = 0.0
+    refresh_period: float = attrs.field(default=10.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)
@@ -53,3 +58,7 @@ class SubscriptionOptions:
     join_leave: bool = False
     #: Start from this position on the first subscribe (recover from it).
     since: StreamPosition | None = None
+    #: ``"fossil"``: ask for delta compression (§7).
+    delta: str = ""
+    #: Only publications whose tags match (Centrifugo >= 6.4).
+    tags_filter: FilterNode | None = None

@@ -20,6 +20,7 @@ from .commands import (
     PONG,
     Command,
     HistoryRequest,
+    PingRequest,
     PresenceRequest,
     PresenceStatsRequest,
     PublishRequest,
@@ -32,6 +33,7 @@ from .messages import Reply
 from .registry import Pending, Registry
 from .results import (
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     PublishResult,
@@ -44,6 +46,7 @@ __all__ = ["Outbox"]
 #: The result each caller command must carry (anything else is bad protocol).
 _RESULT_TYPES: Final[dict[type, type]] = {
     PublishRequest: PublishResult,
+    PingRequest: PingResult,
     HistoryRequest: HistoryResult,
     PresenceRequest: PresenceResult,
     PresenceStatsRequest: PresenceStatsResult,
@@ -121,7 +124,9 @@ class Outbox:
 
     # -- the caller's commands ------------------------------------------------------------
 
-    def caller(self, command: Command, encoded: Any, channel: str) -> Pending:
+    def caller(
+        self, command: Command, encoded: Any, channel: str, wire_id: WireId | None = None
+    ) -> Pending:
         return Pending(
             command,
             encoded,
@@ -129,6 +134,7 @@ class Outbox:
             self._caller_timed_out,
             request=self.registry.new_handle(),
             channel=channel,
+            preset_id=wire_id,
         )
 
     def fail(self, pending: Pending, error: CentrifugoError) -> None:

@@ -43,6 +43,8 @@ class Pending:
     #: The channel the command concerns, if any (routing, history results).
     channel: str = ""
     wire_id: WireId | None = None
+    #: The id the caller named (1.x ``uid``); else the registry picks the next one.
+    preset_id: WireId | None = None
     timer: Timer | None = None
 
     def cancel_timer(self) -> None:
@@ -72,13 +74,21 @@ class Registry:
         self._numbers = 0
 
     def issue(self, pending: Pending) -> WireId:
-        """Give ``pending`` the next wire id and wait for its reply."""
-        self._numbers += 1
-        if self._numbers > _MAX_WIRE_NUMBER:  # pragma: no cover - 4 billion commands
-            self._numbers = 1
-        wire_id = pending.wire_id = self._spell(self._numbers)
+        """Give ``pending`` its wire id (the caller's, or the next free one) and wait
+        for its reply."""
+        wire_id = pending.preset_id
+        while wire_id is None or wire_id in self._inflight:
+            self._numbers += 1
+            if self._numbers > _MAX_WIRE_NUMBER:  # pragma: no cover - 4 billion commands
+                self._numbers = 1
+            wire_id = self._spell(self._numbers)
+        pending.wire_id = wire_id
         self._inflight[wire_id] = pending
         return wire_id
+
+    def taken(self, wire_id: WireId) -> bool:
+        """Whether a caller's id is in use: in flight, or waiting to go out."""
+        return wire_id in self._inflight or any(p.preset_id == wire_id for p in self.queued)
 
     def answer(self, reply_id: WireId) -> Pending | str | None:
         """The command ``reply_id`` answers; None for a late reply to one that timed

@@ -16,6 +16,7 @@ __all__ = [
     "ClientInfo",
     "ConnectResult",
     "HistoryResult",
+    "PingResult",
     "PresenceResult",
     "PresenceStatsResult",
     "Publication",
@@ -54,6 +55,8 @@ class Publication:
     #: On the wire only: ``data`` is a fossil delta against the subscription's last
     #: full payload (§7). The client applies it; what it delivers is always whole.
     delta: bool = False
+    #: The message id of the 1.x protocol (its recovery position); "" otherwise.
+    uid: str = ""
 
 
 @attrs.frozen
@@ -67,11 +70,15 @@ class HistoryResult:
     publications: tuple[Publication, ...]
     offset: int
     epoch: str
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)
 class PresenceResult:
     clients: Mapping[str, ClientInfo]
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -85,14 +92,25 @@ class RpcResult:
     data: Any
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class PublishResult:
-    pass
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
 
 
-@attrs.frozen
+@attrs.frozen(kw_only=True)
 class UnsubscribeResult:
-    pass
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class PingResult:
+    """The reply to the 1.x ``ping`` command: the ``data`` sent, echoed back."""
+
+    data: str = ""
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -110,6 +128,10 @@ class SubscribeResult:
     was_recovering: bool = False
     data: Any = None
     delta: bool = False
+    #: 1.x: the uid of the newest message in history (a recovery position).
+    last: str = ""
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -125,6 +147,11 @@ class ConnectResult:
     session: str = ""
     node: str = ""
     time: int = 0
+    #: 1.x: the credentials' timestamp is too old; the connection is not
+    #: authenticated (LEGACY-V1.md §7). Get fresh credentials and connect again.
+    expired: bool = False
+    #: 1.x: the uid of the command this answers.
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -133,6 +160,10 @@ class RefreshResult:
     version: str = ""
     expires: bool = False
     ttl: int = 0
+    #: 1.x: the new credentials are too old already (LEGACY-V1.md §7).
+    expired: bool = False
+    #: 1.x: the uid of the command this answers (LEGACY-V1.md §2).
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)

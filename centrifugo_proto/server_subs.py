@@ -2,8 +2,12 @@
 
 They come from the connect result (``subs``) and from ``subscribe`` and
 ``unsubscribe`` pushes; the client only keeps their positions, so that the next
-connect can ask to recover them (``ConnectRequest.subs``). Their events carry
+connect can ask to recover them (``ConnectRequest.subs``), and, where the server
+negotiated delta compression, their delta base (§7). Their events carry
 ``server_side=True``: the adapters report them through the client's callbacks.
+A delta that does not apply cannot be fixed by resubscribing one of them (the
+server holds them): the client reconnects, recovering from the last publication
+it delivered, and asks for full payloads for that one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import attrs
 
 from .codes import SubscribingCode, UnsubscribedCode
 from .commands import SubscribeRequest
+from .delta import DeltaDecoder, DeltaStats, PayloadCodec
+from .errors import DecodeError
 from .events import (
     Event,
     JoinReceived,
@@ -33,11 +39,22 @@ __all__ = ["ServerSubscriptions"]
 class _ServerSubscription:
     recoverable: bool = False
     position: StreamPosition | None = None
+    #: Rebuilds whole payloads while delta is negotiated (§7).
+    decoder: DeltaDecoder | None = None
+    #: A delta failed: the next connect asks for full payloads.
+    delta_off: bool = False
 
 
 class ServerSubscriptions:
-    def __init__(self, emit: Callable[[Event], None]) -> None:
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        codec: PayloadCodec,
+        delta_failed: Callable[[float, str], None],
+    ) -> None:
         self._emit = emit
+        self._codec = codec
+        self._delta_failed = delta_failed
         self._subs: dict[str, _ServerSubscription] = {}
 
     def __contains__(self, channel: str) -> bool:
@@ -51,12 +68,13 @@ class ServerSubscriptions:
                 recover=True,
                 offset=sub.position.offset,
                 epoch=sub.position.epoch,
+                delta="fossil" if sub.decoder is not None and not sub.delta_off else "",
             )
             for channel, sub in self._subs.items()
             if sub.recoverable and sub.position is not None
         }
 
-    def connected(self, subs: Mapping[str, SubscribeResult]) -> None:
+    def connected(self, subs: Mapping[str, SubscribeResult], now: float) -> None:
         """A connect result: those not in ``subs`` are gone, the others are subscribed."""
         for channel in [c for c in self._subs if c not in subs]:
             del self._subs[channel]
@@ -69,9 +87,9 @@ class ServerSubscriptions:
                 )
             )
         for channel, result in subs.items():
-            self.subscribed(channel, result)
+            self.subscribed(channel, result, now)
 
-    def subscribed(self, channel: str, result: SubscribeResult) -> None:
+    def subscribed(self, channel: str, result: SubscribeResult, now: float) -> None:
         """From the connect result or a ``subscribe`` push."""
         sub = self._subs.get(channel)
         if sub is None:
@@ -79,6 +97,11 @@ class ServerSubscriptions:
         sub.recoverable = result.recoverable
         if result.recoverable or result.positioned:
             sub.position = StreamPosition(result.offset, result.epoch)
+        if result.delta:
+            sub.decoder = sub.decoder or DeltaDecoder(self._codec)
+            sub.decoder.reset()
+        else:
+            sub.decoder = None
         self._emit(
             Subscribed(
                 channel=channel,
@@ -90,18 +113,36 @@ class ServerSubscriptions:
             )
         )
         for pub in result.publications:
-            self._deliver(sub, attrs.evolve(pub, channel=pub.channel or channel))
+            if not self._deliver(
+                channel, sub, attrs.evolve(pub, channel=pub.channel or channel), now
+            ):
+                return
 
-    def publication(self, channel: str, pub: Publication) -> None:
-        self._deliver(self._subs[channel], pub)
+    def publication(self, channel: str, pub: Publication, now: float) -> None:
+        self._deliver(channel, self._subs[channel], pub, now)
 
-    def _deliver(self, sub: _ServerSubscription, pub: Publication) -> None:
+    def delta_stats(self, channel: str) -> DeltaStats | None:
+        sub = self._subs.get(channel)
+        return None if sub is None or sub.decoder is None else sub.decoder.stats
+
+    def _deliver(
+        self, channel: str, sub: _ServerSubscription, pub: Publication, now: float
+    ) -> bool:
+        """Deliver ``pub``; False when its delta did not apply (the client reconnects)."""
+        if sub.decoder is not None:
+            try:
+                pub = sub.decoder.decode(pub)
+            except DecodeError as exc:
+                sub.delta_off = True
+                self._delta_failed(now, f"delta failed on server-side {channel!r}: {exc}")
+                return False
         # ``pub.channel`` may differ from the subscription's (the ``channel`` field of
         # wildcard subscriptions, §2.2): the position is the subscription's.
         if sub.recoverable and pub.offset:
             epoch = sub.position.epoch if sub.position else ""
             sub.position = StreamPosition(pub.offset, epoch)
         self._emit(PublicationReceived(publication=pub, server_side=True))
+        return True
 
     def join_or_leave(self, channel: str, body: Join | Leave) -> None:
         event = JoinReceived if isinstance(body, Join) else LeaveReceived

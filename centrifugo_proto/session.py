@@ -31,6 +31,7 @@ from .codecs import WireId
 from .codes import ConnectingCode, DisconnectedCode
 from .commands import Command
 from .connection import ConnectionLifecycle, TransportControl
+from .delta import DeltaStats, PayloadCodec
 from .dialect import Dialect
 from .endpoints import Endpoint
 from .errors import ClientDisconnected, LocalProtocolError, TokenError, Unauthorized
@@ -85,6 +86,7 @@ class Session(ConnectionLifecycle):
         rng: RandomSource,
         dialect: Dialect,
         encode: Callable[[Command], Any],
+        codec: PayloadCodec,
         credentials: Any,
         data: Any,
         name: str,
@@ -97,6 +99,7 @@ class Session(ConnectionLifecycle):
         self.options = options
         self.rng = rng
         self._dialect = dialect
+        self.codec = codec
         self._credentials = credentials
         self._data = data
         self._name = name
@@ -126,7 +129,12 @@ class Session(ConnectionLifecycle):
         )
         self.tokens = TokenFlow(self.emit)
         self._subs: dict[str, ClientSubscription] = {}
-        self._server_subs = ServerSubscriptions(self.emit)
+        #: Channel names as sent on this connection → as subscribed (1.x ``&`` channels).
+        self._aliases: dict[str, str] = {}
+        #: When the server was last heard from (the 1.x keepalive pings).
+        self.heard = 0.0
+        self._keepalive: Timer | None = None
+        self._server_subs = ServerSubscriptions(self.emit, codec, self.bad_protocol)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -151,16 +159,26 @@ class Session(ConnectionLifecycle):
 
     # -- caller commands (DESIGN "Request handles") ---------------------------------------
 
-    def command(self, command: Command, encoded: Any, now: float, channel: str = "") -> int:
+    def command(
+        self,
+        command: Command,
+        encoded: Any,
+        now: float,
+        channel: str = "",
+        wire_id: WireId | None = None,
+    ) -> int:
         """Issue a caller's command, encoded already; returns its request handle.
 
         While connecting it waits for the connection, bounded by the timeout
         (§6.6); while disconnected it fails at once with ClientDisconnected.
+        ``wire_id`` is the caller's own (1.x ``uid``); it must not be in use.
         """
         if self.state is ClientState.CLOSED:
             raise LocalProtocolError("cannot send commands: the client is closed")
         outbox = self._outbox
-        pending = outbox.caller(command, encoded, channel)
+        if wire_id is not None and outbox.registry.taken(wire_id):
+            raise LocalProtocolError(f"uid {wire_id!r} is in use by a command in flight")
+        pending = outbox.caller(command, encoded, channel, wire_id)
         if self.state is ClientState.DISCONNECTED:
             outbox.fail(pending, ClientDisconnected("client is disconnected"))
         elif self.phase is _CONNECTED:
@@ -178,7 +196,9 @@ class Session(ConnectionLifecycle):
             self._ping.heard(now)  # any frame proves the server alive (§4)
         elif phase is not Phase.CONNECT_SENT:
             return  # bytes of a transport already given up
+        self.heard = now
         subs = self._subs
+        aliases = self._aliases
         server_subs = self._server_subs
         emit = self.emit
         for message in messages:
@@ -187,11 +207,15 @@ class Session(ConnectionLifecycle):
                 # The hot path: one lookup, one event (DESIGN "The hot path").
                 assert isinstance(message, Publication)
                 sub = subs.get(message.channel)
+                if sub is None and aliases:  # a 1.x ``&`` channel, under its own name
+                    sub = subs.get(aliases.get(message.channel, ""))
                 if sub is not None and sub.state is _SUBSCRIBED:
-                    if not sub.track_offsets or sub.publication(message, now):
+                    if not sub.track_offsets:
                         emit(PublicationReceived(publication=message))
+                    elif (delivered := sub.publication(message, now)) is not None:
+                        emit(PublicationReceived(publication=delivered))
                 elif message.channel in server_subs:
-                    server_subs.publication(message.channel, message)
+                    server_subs.publication(message.channel, message, now)
                 # else: a publication still in flight after unsubscribe; dropped.
             elif kind is Reply:
                 assert isinstance(message, Reply)
@@ -213,7 +237,9 @@ class Session(ConnectionLifecycle):
 
     def _on_push(self, push: Push, now: float) -> None:
         body, channel = push.body, push.channel
-        sub = self._subs.get(channel)
+        sub = self._subs.get(channel) or self._subs.get(self._aliases.get(channel, ""))
+        if sub is not None:
+            channel = sub.channel
         held = sub is not None and sub.state is _SUBSCRIBED
         if isinstance(body, Join | Leave):
             if held:
@@ -228,7 +254,7 @@ class Session(ConnectionLifecycle):
             elif channel in self._server_subs:
                 self._server_subs.unsubscribed(channel, body.code, body.reason)
         elif isinstance(body, ServerSubscribe):
-            self._server_subs.subscribed(channel, body.result)
+            self._server_subs.subscribed(channel, body.result, now)
         elif isinstance(body, ServerMessage):
             self.emit(MessageReceived(data=body.data))
         elif isinstance(body, ServerDisconnect):
@@ -262,11 +288,14 @@ class Session(ConnectionLifecycle):
             if sub is not None:
                 sub.token_provided(purpose, token, now)
 
-    def token_failed(self, request: TokenRequest, unauthorized: bool, now: float) -> None:
+    def token_failed(
+        self, request: TokenRequest, unauthorized: bool, now: float, reason: str = ""
+    ) -> None:
         if unauthorized:
-            self._token_unauthorized(request, now)
+            self._token_unauthorized(request, now, reason)
             return
-        self.emit(ErrorOccurred(error=TokenError("could not get a token"), channel=request.channel))
+        what = f"could not get a token: {reason}" if reason else "could not get a token"
+        self.emit(ErrorOccurred(error=TokenError(what), channel=request.channel))
         purpose = request.purpose
         if purpose is TokenPurpose.CONNECT:
             self.lose_connection(now, ConnectingCode.TRANSPORT_CLOSED, "could not get a token")
@@ -278,16 +307,22 @@ class Session(ConnectionLifecycle):
             if sub is not None:  # pragma: no branch
                 sub.token_failed(purpose, now)
 
-    def _token_unauthorized(self, request: TokenRequest, now: float) -> None:
+    def _token_unauthorized(self, request: TokenRequest, now: float, reason: str = "") -> None:
+        why = reason or "unauthorized"
         if request.channel is None:
-            error = Unauthorized("unauthorized")
-            self._refused(DisconnectedCode.UNAUTHORIZED, "unauthorized", error)
+            self._refused(DisconnectedCode.UNAUTHORIZED, why, Unauthorized(why))
             return
         sub = self._subs.get(request.channel)
         if sub is not None:
-            sub.token_unauthorized(now)
+            sub.token_unauthorized(now, why)
 
     # -- client-side subscriptions (§6.4) -------------------------------------------------
+
+    def delta_stats(self, channel: str) -> DeltaStats | None:
+        sub = self._subs.get(channel)
+        if sub is None:
+            return self._server_subs.delta_stats(channel)
+        return sub.delta_stats
 
     def subscription_states(self) -> dict[str, SubscriptionState]:
         return {channel: sub.state for channel, sub in self._subs.items()}
@@ -297,8 +332,16 @@ class Session(ConnectionLifecycle):
             raise LocalProtocolError("cannot subscribe(): the client is closed")
         sub = self._subs.get(channel)
         if sub is None:
-            sub = self._subs[channel] = ClientSubscription(self, channel, options)
+            sub = self._subs[channel] = self._dialect.subscription(self, channel, options)
         sub.subscribe_called(options, now)
+
+    def set_credentials(self, credentials: Any) -> None:
+        """New credentials for the next attempts (the caller's, checked by the dialect)."""
+        self._credentials = credentials
+        self._token_expired = False
+
+    def alias(self, wire_channel: str, channel: str) -> None:
+        self._aliases[wire_channel] = channel
 
     def unsubscribe(self, channel: str, now: float) -> None:
         sub = self._subs.get(channel)

@@ -31,7 +31,8 @@ from .codes import (
     unsubscribe_rule,
 )
 from .commands import Command, SubRefreshRequest, SubscribeRequest, UnsubscribeRequest
-from .errors import CentrifugoError, ReplyError, Unauthorized
+from .delta import DeltaDecoder, DeltaStats, PayloadCodec
+from .errors import CentrifugoError, DecodeError, ReplyError, Unauthorized
 from .events import (
     ErrorOccurred,
     Event,
@@ -65,9 +66,18 @@ class SubscriptionHost(Protocol):
     options: ClientOptions
     rng: RandomSource
     tokens: TokenFlow
+    #: How payloads look in this client's codec (for delta subscriptions, §7).
+    codec: PayloadCodec
 
     @property
     def connected(self) -> bool: ...
+
+    @property
+    def client_id(self) -> str | None: ...
+
+    def alias(self, wire_channel: str, channel: str) -> None:
+        """Publications for ``wire_channel`` are this subscription's (1.x ``&`` channels)."""
+        ...
 
     def emit(self, event: Event) -> None: ...
 
@@ -94,7 +104,8 @@ class ClientSubscription:
         self.channel = channel
         self.options = options
         self.state = SubscriptionState.UNSUBSCRIBED
-        self._token: str | None = None
+        #: The subscription token (a JWT; a 1.x ChannelSign), from the options or a source.
+        self._token: Any = None
         # The position of the last publication delivered, as plain values: the hot
         # path moves it on every publication.
         self.offset = 0
@@ -106,6 +117,11 @@ class ClientSubscription:
         self.track_offsets = False
         self._attempt = 0
         self._reset_recoveries = 0
+        #: Rebuilds whole payloads while delta is negotiated (§7), else None.
+        self._delta: DeltaDecoder | None = None
+        self._decoding = False
+        #: A delta failed to apply: ask for full payloads from then on.
+        self._delta_off = False
         #: The subscribe command in flight on this connection, or None.
         self._inflight: Pending | None = None
         self._timer: Timer | None = None
@@ -125,6 +141,11 @@ class ClientSubscription:
         assert isinstance(outcome, SubscriptionState)
         self.state = outcome
         return True
+
+    @property
+    def delta_stats(self) -> DeltaStats | None:
+        """What delta compression saved, once it was negotiated (§7)."""
+        return None if self._delta is None else self._delta.stats
 
     @property
     def position(self) -> StreamPosition | None:
@@ -155,6 +176,7 @@ class ClientSubscription:
         self._token = options.token
         self._attempt = 0
         self._reset_recoveries = 0
+        self._delta_off = False
         if options.since is not None:
             self.offset, self.epoch = options.since.offset, options.since.epoch
             self.has_position = self._recover = True
@@ -182,8 +204,20 @@ class ClientSubscription:
             if not host.tokens.asking(TokenPurpose.SUBSCRIBE, self.channel):
                 host.tokens.ask(TokenPurpose.SUBSCRIBE, self.channel)
             return
+        request = self._request()
+        self._inflight = host.send(
+            request,
+            now,
+            on_reply=self._on_subscribe_reply,
+            on_timeout=self._on_subscribe_timeout,
+            channel=self.channel,
+        )
+
+    def _request(self) -> SubscribeRequest:
+        """The subscribe command: the options, the token and the position (§2.3)."""
+        options = self.options
         recover = self._recover and self.has_position
-        request = SubscribeRequest(
+        return SubscribeRequest(
             channel=self.channel,
             token=self._token or "",
             data=options.data,
@@ -193,13 +227,8 @@ class ClientSubscription:
             recover=recover,
             epoch=self.epoch if recover else "",
             offset=self.offset if recover else 0,
-        )
-        self._inflight = host.send(
-            request,
-            now,
-            on_reply=self._on_subscribe_reply,
-            on_timeout=self._on_subscribe_timeout,
-            channel=self.channel,
+            delta="" if self._delta_off else options.delta,
+            tags_filter=options.tags_filter,
         )
 
     def _on_subscribe_timeout(self, pending: Pending, now: float) -> None:
@@ -214,8 +243,11 @@ class ClientSubscription:
             self._on_subscribe_error(reply.error, now)
             return
         result: SubscribeResult | None = self._host.expect(reply, SubscribeResult, now)
-        if result is None:
-            return
+        if result is not None:
+            self._subscribed(result, now)
+
+    def _subscribed(self, result: SubscribeResult, now: float) -> None:
+        """A subscribe result: subscribed, with what recovery brought (§6.5)."""
         asked = self.has_position and self._recover
         old = StreamPosition(self.offset, self.epoch)
         reset = asked and result.was_recovering and not result.recovered
@@ -227,7 +259,7 @@ class ClientSubscription:
         self._input(SubscriptionInput.SUBSCRIBE_SUCCEEDED)
         self._attempt = 0
         delivered = self.offset if asked and self.epoch == result.epoch else 0
-        self.track_offsets = result.recoverable or result.positioned
+        self.track_offsets = result.recoverable or result.positioned or result.delta
         if result.recoverable:
             self._recover = True
         # Recovered publications come in order, after the position asked for
@@ -237,9 +269,15 @@ class ClientSubscription:
             for p in result.publications
             if not p.offset or p.offset > delivered
         ]
+        self._start_decoding(result.delta)
+        broken: DecodeError | None = None
+        if self._decoding:
+            recovered, broken = self._decode_chain(recovered)
         if self.track_offsets:
             last = recovered[-1].offset if recovered else 0
-            self.offset = max(result.offset, last)
+            # After a delta that did not apply, the position is the last delivered.
+            top = (last or delivered) if broken is not None else max(result.offset, last)
+            self.offset = top
             self.epoch = result.epoch
             self.has_position = True
         if result.expires and self.options.has_token_source:
@@ -256,7 +294,9 @@ class ClientSubscription:
         )
         for pub in recovered:
             emit(PublicationReceived(publication=pub))
-        if reset:
+        if broken is not None:
+            self._delta_failed(broken, now)
+        elif reset:
             emit(PublicationsLost(channel=self.channel, since=old, reason="stream reset"))
         elif result.was_recovering and not result.recovered:
             # The server could not fill the gap: the application must reload (§6.5).
@@ -264,6 +304,37 @@ class ClientSubscription:
             emit(PublicationsLost(channel=self.channel, since=since, reason="recovery failed"))
         else:
             self._reset_recoveries = 0
+
+    # -- delta compression (§7) ------------------------------------------------------------
+
+    def _start_decoding(self, negotiated: bool) -> None:
+        self._decoding = negotiated
+        if negotiated:
+            if self._delta is None:
+                self._delta = DeltaDecoder(self._host.codec)
+            self._delta.reset()
+
+    def _decode_chain(
+        self, pubs: list[Publication]
+    ) -> tuple[list[Publication], DecodeError | None]:
+        """Recovered publications, decoded in order: the first full, the others maybe
+        deltas (§7). Stops at the first that does not decode."""
+        assert self._delta is not None
+        out = []
+        for pub in pubs:
+            try:
+                out.append(self._delta.decode(pub))
+            except DecodeError as exc:
+                return out, exc
+        return out, None
+
+    def _delta_failed(self, error: DecodeError, now: float) -> None:
+        """Never deliver a payload rebuilt from a delta that did not apply: resubscribe
+        from the last publication delivered, asking for full payloads from now on (the
+        server garbles some deltas in JSON mode, and asking again would loop)."""
+        self._host.emit(ErrorOccurred(error=error, channel=self.channel))
+        self._delta_off = True
+        self._resync(now, f"delta failed: {error}")
 
     def _recover_new_stream(self, old: StreamPosition, epoch: str, now: float) -> None:
         """The stream was reset: report it, then recover the new one from its start.
@@ -391,38 +462,46 @@ class ClientSubscription:
         self._cancel_timers()
         self.send_subscribe(now)
 
-    def publication(self, pub: Publication, now: float) -> bool:
-        """Check a publication's position; True if it is to be delivered (§6.5)."""
+    def publication(self, pub: Publication, now: float) -> Publication | None:
+        """Check a publication's position and rebuild its payload from a delta; what
+        to deliver, or None (§6.5, §7)."""
         epoch = pub.epoch
         if epoch and epoch != self.epoch and self.has_position:
-            return self._new_epoch(pub, now)
-        offset = pub.offset
-        if not offset:
-            return True
-        if offset <= self.offset:
-            return False  # a duplicate: delivered already
-        if not self.has_position or offset == self.offset + 1:
-            self.offset = offset
-            self.has_position = True
-            return True
-        self._resync(now, f"offset gap: {self.offset} then {offset}")
-        return False
-
-    def _new_epoch(self, pub: Publication, now: float) -> bool:
-        old = StreamPosition(self.offset, self.epoch)
-        if pub.offset == 1:  # the new stream's first: nothing of it was missed
+            old = StreamPosition(self.offset, self.epoch)
+            if pub.offset != 1:
+                self._new_stream(old, epoch, now)
+                return None
+            # The new stream's first publication: nothing of it was missed.
             self._host.emit(
                 PublicationsLost(channel=self.channel, since=old, reason="stream reset")
             )
-            self.offset, self.epoch = 1, pub.epoch
-            return True
+            self.offset, self.epoch = 0, epoch
+        offset = pub.offset
+        if offset:
+            if offset <= self.offset:
+                return None  # a duplicate: delivered already
+            if self.has_position and offset != self.offset + 1:
+                self._resync(now, f"offset gap: {self.offset} then {offset}")
+                return None
+        if self._decoding:
+            assert self._delta is not None
+            try:
+                pub = self._delta.decode(pub)
+            except DecodeError as exc:
+                self._delta_failed(exc, now)
+                return None
+        if offset:
+            self.offset = offset
+            self.has_position = True
+        return pub
+
+    def _new_stream(self, old: StreamPosition, epoch: str, now: float) -> None:
         self._input(SubscriptionInput.SERVER_RESUBSCRIBE)
         self._host.emit(
             Subscribing(channel=self.channel, code=INSUFFICIENT_STATE, reason="stream reset")
         )
         self._cancel_timers()
-        self._recover_new_stream(old, pub.epoch, now)
-        return False
+        self._recover_new_stream(old, epoch, now)
 
     def _resync(self, now: float, reason: str) -> None:
         """Resubscribe from the last delivered position, in one frame: the server
@@ -461,13 +540,13 @@ class ClientSubscription:
         elif self.state is _SUBSCRIBING:  # pragma: no branch
             self.schedule_resubscribe(now)
 
-    def token_unauthorized(self, now: float) -> None:
+    def token_unauthorized(self, now: float, reason: str = "unauthorized") -> None:
         self.unsubscribe(
             now,
             UnsubscribedCode.UNAUTHORIZED,
-            "unauthorized",
+            reason,
             SubscriptionInput.SERVER_UNSUBSCRIBE,
-            Unauthorized("unauthorized"),
+            Unauthorized(reason),
         )
 
     def _arm_refresh(self, when: float) -> None:

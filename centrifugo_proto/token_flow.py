@@ -62,6 +62,10 @@ class TokenFlow:
         if type(request_id) is not int or not 0 < request_id <= self._issued:
             raise LocalProtocolError(f"{event!r} was not asked for by this client")
 
+    def peek(self, event: TokenRequested) -> TokenRequest | None:
+        """The open request ``event`` answers (left open), or None if it is stale."""
+        return self._open.get(event.request_id)
+
     def take(self, event: TokenRequested) -> TokenRequest | None:
         """The open request ``event`` answers, or None if it is stale (checked first)."""
         return self._open.pop(event.request_id, None)

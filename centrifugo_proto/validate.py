@@ -35,6 +35,8 @@ __all__ = [
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+#: Ints a float holds exactly (2**53); a monotonic clock never gets near.
+_MAX_EXACT = 2**53
 
 
 def utf8_safe(value: str) -> bool:
@@ -98,6 +100,10 @@ def check_position(value: object, what: str = "since") -> StreamPosition:
 def check_now(now: Any) -> float:
     """``now``: the adapter's monotonic clock, a finite number (DESIGN "now")."""
     kind = type(now)
-    if (kind is not float and kind is not int) or not math.isfinite(now):
-        raise LocalProtocolError(f"now must be a finite float, got {now!r}")
-    return float(now)
+    if kind is float:
+        if math.isfinite(now):
+            return float(now)
+    elif kind is int and -_MAX_EXACT <= now <= _MAX_EXACT:
+        return float(now)
+    shown = f"an int of {now.bit_length()} bits" if kind is int else repr(now)[:40]
+    raise LocalProtocolError(f"now must be a finite float, got {shown}")

@@ -111,15 +111,19 @@ def test_one_input(data: bytes) -> None:
 
 
 def comparable(events: list[object]) -> list[str]:
-    """repr, because the errors CommandFailed carries compare by identity; and
-    wsproto words a framing error by where in the chunk it noticed it (a UTF-8
-    error "in position 21" whole is "in position 0" byte by byte), so that
-    wording is cut: that the connection failed, and how, is what must agree."""
+    """repr, for a readable diff; and wsproto words a framing error by where in the
+    chunk it noticed it (a UTF-8 error "in position 21" whole is "in position 0"
+    byte by byte), so that wording is cut: that the connection failed, and how, is
+    what must agree."""
     out = []
     for event in events:
-        if isinstance(event, ErrorOccurred) and isinstance(event.error, str):
-            event = attrs.evolve(event, error=_cut(event.error))
-        elif isinstance(event, Connecting):
+        if isinstance(event, ErrorOccurred):
+            error = event.error
+            out.append(
+                f"ErrorOccurred({type(error).__name__}: {_cut(str(error))}, {event.channel})"
+            )
+            continue
+        if isinstance(event, Connecting):
             event = attrs.evolve(event, reason=_cut(event.reason))
         out.append(repr(event))
     return out

@@ -114,7 +114,7 @@ def _map_result(result: Any, convert: Any) -> Any:
         )
     if isinstance(result, PresenceResult):
         return attrs.evolve(
-            result, clients={k: _map_info(v, convert) for k, v in result.clients.items()}
+            result, clients={k: _map_info(v, convert) or v for k, v in result.clients.items()}
         )
     if isinstance(result, RpcResult):
         return RpcResult(data=None if result.data is None else convert(result.data))
@@ -141,13 +141,19 @@ def map_incoming(message: Incoming, convert: Any) -> Incoming:
     return message
 
 
+def _sub_to_bytes(sub: SubscribeRequest) -> SubscribeRequest:
+    return sub if sub.data is None else attrs.evolve(sub, data=_to_bytes(sub.data))
+
+
 def _command_to_bytes(command: Command) -> Command:
     if isinstance(command, PublishRequest | SendRequest):
         return attrs.evolve(command, data=_to_bytes(command.data))
-    if isinstance(command, RpcRequest | SubscribeRequest) and command.data is not None:
+    if isinstance(command, RpcRequest) and command.data is not None:
         return attrs.evolve(command, data=_to_bytes(command.data))
+    if isinstance(command, SubscribeRequest):
+        return _sub_to_bytes(command)
     if isinstance(command, ConnectRequest):
-        subs = {ch: _command_to_bytes(sub) for ch, sub in command.subs.items()}
+        subs = {ch: _sub_to_bytes(sub) for ch, sub in command.subs.items()}
         data = None if command.data is None else _to_bytes(command.data)
         return attrs.evolve(command, data=data, subs=subs)
     return command

@@ -266,6 +266,7 @@ def parse_fields(data: bytes) -> list[tuple[int, int, Any]]:
         tag, pos = _read_varint(data, pos)
         number, kind = tag >> 3, tag & 7
         assert number > 0, f"field number 0 in {data!r}"
+        value: int | bytes
         if kind == VARINT:
             value, pos = _read_varint(data, pos)
         elif kind == LEN:

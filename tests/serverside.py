@@ -190,7 +190,7 @@ def connect_reply(
     return reply(id, connect=body)
 
 
-def error(id: int, code: int, message: str, temporary: bool = False) -> dict[str, Any]:
+def error(id: int | str, code: int, message: str, temporary: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if temporary:
         body["temporary"] = True
@@ -250,7 +250,7 @@ class ServerWebSocket:
         self.messages: list[str | bytes] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
-        self._parts: list[str | bytes] = []
+        self._parts: list[str | bytes | bytearray] = []
 
     @property
     def closed(self) -> bool:
@@ -281,7 +281,7 @@ class ServerWebSocket:
                     if isinstance(parts[0], str):
                         self.messages.append("".join(str(p) for p in parts))
                     else:
-                        self.messages.append(b"".join(bytes(p) for p in parts))
+                        self.messages.append(b"".join(p for p in parts if not isinstance(p, str)))
             elif isinstance(event, CloseConnection):
                 self.close_code = event.code
                 self.close_reason = event.reason

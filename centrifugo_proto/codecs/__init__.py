@@ -4,7 +4,8 @@ Every codec implements :class:`Codec`. The facade and the session know only this
 contract: a codec names its WebSocket subprotocol and frame kind once, encodes
 one typed command (:mod:`..commands`) at a time, frames encoded commands with
 their wire ids, decodes a message to typed incoming objects (:mod:`..messages`)
-and checks a caller's payload. No ``if codec ==`` outside :func:`resolve_codec`.
+and checks a caller's payload. Each dialect names the codecs it speaks
+(``Dialect.codecs``); no ``if codec ==`` anywhere.
 
 Encoding happens when a command is queued, so a value a codec cannot carry is
 refused at the caller's call (``LocalProtocolError``) and never reaches a later
@@ -16,14 +17,14 @@ id on the connection that sends it), and :meth:`Codec.frame` puts them in.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from ..commands import Command
 from ..errors import LocalProtocolError
 from ..messages import Incoming
 
-__all__ = ["Codec", "FrameKind", "WireId", "resolve_codec"]
+__all__ = ["Codec", "FrameKind", "WireId", "protobuf_codec"]
 
 #: A command's id on the wire: an int in the current protocol, a string in 1.x.
 WireId = int | str
@@ -86,14 +87,9 @@ class Codec(Protocol):
         ...
 
 
-def _json() -> Codec:
-    from .json import JsonCodec
-
-    return JsonCodec()
-
-
-def _protobuf() -> Codec:
-    # Imported on demand: the protobuf runtime is an optional extra.
+def protobuf_codec() -> Codec:
+    """The Protobuf codec (``codec="protobuf"``), imported on first use: the protobuf
+    runtime is an optional extra, and a JSON client needs none."""
     try:
         from .protobuf import ProtobufCodec
     except ImportError as exc:
@@ -102,19 +98,3 @@ def _protobuf() -> Codec:
             f"(pip install 'centrifugo-proto[protobuf]'): {exc}"
         ) from None
     return ProtobufCodec()
-
-
-#: ``codec=`` names → the codec they make.
-_KNOWN: Final[Mapping[str, Callable[[], Codec]]] = {"json": _json, "protobuf": _protobuf}
-
-
-def resolve_codec(codec: str | Codec) -> Codec:
-    """The codec for ``codec=``: a name, or a :class:`Codec` the caller made."""
-    if isinstance(codec, str):
-        factory = _KNOWN.get(codec)
-        if factory is None:
-            raise LocalProtocolError(f"unknown codec {codec!r}; known: {sorted(_KNOWN)}")
-        return factory()
-    if isinstance(codec, Codec):
-        return codec
-    raise LocalProtocolError(f"codec must be a name or a Codec, got {type(codec).__name__}")

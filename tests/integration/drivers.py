@@ -13,8 +13,10 @@ A :class:`Proxy` runs every attribute read and call in the adapter's home (the
 asyncio loop thread, the trio thread, or the caller's thread for the blocking
 adapter) and waits for awaitables there. Callbacks run where the adapter runs
 them; :class:`Events` collects them through a thread-safe queue.
-``adapter.handler(fn)`` and ``adapter.sleeper(s)`` make callbacks in the
-adapter's style (coroutines for the async adapters).
+``adapter.handler(fn)``, ``adapter.sleeper(s)`` and ``adapter.waiting(event, seen)``
+make callbacks in the adapter's style (coroutines for the async adapters);
+``adapter.flaky(...)`` makes a method raise once, in the style of the method it
+replaces; ``adapter.leftovers(client)`` says what of a closed client still runs.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from typing import Any, TypeVar
 
 import pytest
 import trio
+import trio.testing
 
 from centrifugo_proto import connection_token
 from centrifugo_proto.adapters import asyncio as asyncio_adapter
@@ -111,9 +114,14 @@ class Runner:
         raise NotImplementedError
 
     def next(self, sub: Any, timeout: float) -> Any:
-        raise NotImplementedError
+        """The next publication of ``sub`` (``CommandTimeout`` after ``timeout``)."""
+        return self.call(sub._next, timeout)
 
     def _create(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(self.module.Client, *args, **kwargs)
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """``Client(...)`` in the adapter's home, nothing started (for ``enter``)."""
         return self.call(self.module.Client, *args, **kwargs)
 
     def wrap(self, value: Any) -> Any:
@@ -128,12 +136,32 @@ class Runner:
     @contextlib.contextmanager
     def connected(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         """``with``/``async with Client(...)``: connected inside, closed after."""
-        client = self._create(*args, **kwargs)
+        with self.enter(self.build(*args, **kwargs)) as client:
+            yield client
+
+    @contextlib.contextmanager
+    def enter(self, client: Any) -> Iterator[Any]:
+        """``with``/``async with client``: an existing client, connected inside."""
         self.call(client.__aenter__)
         try:
             yield Proxy(self, client)
         finally:
             self.call(client.__aexit__, None, None, None)
+
+    def raised_in_body(self, error: BaseException, *args: Any, **kwargs: Any) -> BaseException:
+        """What comes out of ``with``/``async with Client(...)`` whose body raises ``error``
+        (after a publish, so the client's tasks are busy)."""
+
+        async def body() -> None:
+            async with self.module.Client(*args, **kwargs) as client:
+                await client.publish("public:body", "x")
+                raise error
+
+        try:
+            self.call(body)
+        except BaseException as exc:
+            return exc
+        raise AssertionError("the body's exception vanished")
 
     def background(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Start a (blocking) call and return its future."""
@@ -150,6 +178,48 @@ class Runner:
         return callback
 
     def sleeper(self, seconds: float) -> Callable[[Any], Any]:
+        raise NotImplementedError
+
+    def waiting(self, event: threading.Event, seen: list[bool]) -> Callable[..., Any]:
+        """A callback (or token source: it returns "") that waits for ``event`` without
+        blocking the adapter's loop and appends whether it came within TIMEOUT."""
+        raise NotImplementedError
+
+    def flaky(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        owner: type,
+        name: str,
+        error: BaseException | None,
+    ) -> list[tuple[Any, ...]]:
+        """``owner.name`` raises ``error`` on its first call (None: never), then behaves
+        as before; the list returned records the arguments of every call. A
+        coroutine method is replaced by a coroutine method."""
+        original, calls = getattr(owner, name), []
+
+        def check(args: tuple[Any, ...]) -> None:
+            calls.append(args)
+            if len(calls) == 1 and error is not None:
+                raise error
+
+        if inspect.iscoroutinefunction(original):
+
+            async def patched_async(self: Any, *args: Any, **kwargs: Any) -> Any:
+                check(args)
+                return await original(self, *args, **kwargs)
+
+            monkeypatch.setattr(owner, name, patched_async)
+        else:
+
+            def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
+                check(args)
+                return original(self, *args, **kwargs)
+
+            monkeypatch.setattr(owner, name, patched)
+        return calls
+
+    def leftovers(self, client: Any) -> list[str]:
+        """What of ``client`` still runs once it is closed (each given TIMEOUT to end)."""
         raise NotImplementedError
 
     def stop(self) -> None:
@@ -173,14 +243,27 @@ class AsyncioRunner(Runner):
         bounded = asyncio.wait_for(run(), CALL_BOUND)
         return asyncio.run_coroutine_threadsafe(bounded, self.loop).result()
 
-    def next(self, sub: Any, timeout: float) -> Any:
-        return self.call(lambda: asyncio.wait_for(sub._next(), timeout))
-
     def sleeper(self, seconds: float) -> Callable[[Any], Any]:
         async def sleep(event: Any) -> None:
             await asyncio.sleep(seconds)
 
         return sleep
+
+    def waiting(self, event: threading.Event, seen: list[bool]) -> Callable[..., Any]:
+        async def wait(*_: Any) -> str:
+            seen.append(await asyncio.to_thread(event.wait, TIMEOUT))
+            return ""
+
+        return wait
+
+    def leftovers(self, client: Any) -> list[str]:
+        async def running() -> list[str]:
+            mine = [t for t in asyncio.all_tasks() if _module_of(t).startswith(_ADAPTERS)]
+            if mine:
+                await asyncio.wait(mine, timeout=TIMEOUT)
+            return [repr(t) for t in mine if not t.done()]
+
+        return self.call(running)
 
     def stop(self) -> None:
         super().stop()
@@ -217,13 +300,6 @@ class TrioRunner(Runner):
 
         return trio.from_thread.run(run, trio_token=self.token)
 
-    def next(self, sub: Any, timeout: float) -> Any:
-        async def bounded() -> Any:
-            with trio.fail_after(timeout):
-                return await sub._next()
-
-        return self.call(bounded)
-
     def _create(self, *args: Any, **kwargs: Any) -> Any:
         """The trio client lives in a task of its own that holds its nursery."""
         client = self.call(self.module.Client, *args, **kwargs)
@@ -237,10 +313,11 @@ class TrioRunner(Runner):
         return client
 
     @contextlib.contextmanager
-    def connected(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        """``async with Client(...)`` in a host task (a nursery stays in its task)."""
-        client = self.call(self.module.Client, *args, **kwargs)
+    def enter(self, client: Any) -> Iterator[Any]:
+        """``async with client`` in a host task (a nursery stays in its task), left
+        when the test's ``with`` ends."""
         done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        leave = trio.Event()
 
         async def host(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
             started = False
@@ -248,7 +325,7 @@ class TrioRunner(Runner):
                 async with client:
                     task_status.started()
                     started = True
-                    await trio.sleep_forever()
+                    await leave.wait()
             except Exception as exc:
                 if not started:
                     raise  # nursery.start() raises it: the `with` fails as it should
@@ -261,6 +338,7 @@ class TrioRunner(Runner):
             yield Proxy(self, client)
         finally:
             self.call(client.close)
+            self.call(leave.set)
             done.result(CALL_BOUND)
 
     def sleeper(self, seconds: float) -> Callable[[Any], Any]:
@@ -268,6 +346,24 @@ class TrioRunner(Runner):
             await trio.sleep(seconds)
 
         return sleep
+
+    def waiting(self, event: threading.Event, seen: list[bool]) -> Callable[..., Any]:
+        async def wait(*_: Any) -> str:
+            seen.append(await trio.to_thread.run_sync(event.wait, TIMEOUT))
+            return ""
+
+        return wait
+
+    def leftovers(self, client: Any) -> list[str]:
+        """The tasks of the adapters still alive once every task is blocked (a task
+        of a closed client that is still there waits for something: a leak)."""
+
+        async def running() -> list[str]:
+            with trio.move_on_after(TIMEOUT):
+                await trio.testing.wait_all_tasks_blocked(0.01)
+            return [task.name for task in _trio_tasks(_ADAPTERS)]
+
+        return self.call(running)
 
     def stop(self) -> None:
         super().stop()
@@ -282,9 +378,6 @@ class BlockingRunner(Runner):
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
 
-    def next(self, sub: Any, timeout: float) -> Any:
-        return sub._next(timeout)
-
     @contextlib.contextmanager
     def connected(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         with self.module.Client(*args, **kwargs) as client:
@@ -298,6 +391,58 @@ class BlockingRunner(Runner):
             time.sleep(seconds)
 
         return sleep
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        return self.module.Client(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def enter(self, client: Any) -> Iterator[Any]:
+        with client:
+            yield Proxy(self, client)
+
+    def raised_in_body(self, error: BaseException, *args: Any, **kwargs: Any) -> BaseException:
+        try:
+            with self.module.Client(*args, **kwargs) as client:
+                client.publish("public:body", "x")
+                raise error
+        except BaseException as exc:
+            return exc
+        raise AssertionError("the body's exception vanished")
+
+    def waiting(self, event: threading.Event, seen: list[bool]) -> Callable[..., Any]:
+        def wait(*_: Any) -> str:
+            seen.append(event.wait(TIMEOUT))
+            return ""
+
+        return wait
+
+    def leftovers(self, client: Any) -> list[str]:
+        """The client's threads (``centrifugo-*``) still alive."""
+        threads = [t for t in threading.enumerate() if t.name.startswith("centrifugo-")]
+        for thread in threads:
+            thread.join(TIMEOUT)
+        return [t.name for t in threads if t.is_alive()]
+
+
+_ADAPTERS = "centrifugo_proto.adapters"
+
+
+def _module_of(task: asyncio.Task[Any]) -> str:
+    """The module whose coroutine ``task`` runs ("" when it runs none any more)."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    return "" if frame is None else str(frame.f_globals.get("__name__", ""))
+
+
+def _trio_tasks(prefix: str) -> list[Any]:
+    """Every task of the trio run whose function comes from ``prefix`` (the adapter)."""
+    found, todo = [], [trio.lowlevel.current_root_task()]
+    while todo:
+        task = todo.pop()
+        if task is not None:
+            if task.name.startswith(prefix):
+                found.append(task)
+            todo.extend(child for nursery in task.child_nurseries for child in nursery.child_tasks)
+    return found
 
 
 RUNNERS: dict[str, type[Runner]] = {

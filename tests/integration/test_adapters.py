@@ -12,7 +12,6 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from centrifugo_proto import (
     Connected,
     Disconnected,
     ErrorOccurred,
+    LocalProtocolError,
     PingReceived,
     PresenceResult,
     PublicationReceived,
@@ -32,12 +32,12 @@ from centrifugo_proto import (
     ReplyError,
     TransportClosed,
 )
+from centrifugo_proto.adapters import CommandReplied, TransportFailed
 from centrifugo_proto.adapters.blocking import Client as BlockingClient
-from centrifugo_proto.dispatch import CommandReplied, TransportFailed
 from harness import CentrifugoServer, ServerFactory
 from harness.centrifugo import free_port
 from harness.connect_proxy import ConnectProxy
-from harness.tls import TlsFiles, make_tls_files, tls_config
+from harness.tls import TlsFiles
 
 __all__ = ["adapter"]
 FAST_PING = {"client.ping_interval": "2s", "client.pong_timeout": "1s"}
@@ -45,17 +45,6 @@ SLOW_CALLBACK = 30.0  # seconds: fifteen server pings, each answered within 1 s 
 
 
 # -- TLS -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def tls_server(tls_files: TlsFiles) -> Iterator[CentrifugoServer]:
-    with CentrifugoServer(tls_config(tls_files), ca_file=tls_files.ca) as server:
-        yield server
 
 
 def test_tls_server_config_passes_strict_check(tls_server: CentrifugoServer) -> None:
@@ -168,7 +157,7 @@ def test_seed_event_names(adapter: Runner, centrifugo: CentrifugoServer) -> None
     client = adapter.client(centrifugo.ws_url, token=token_for(centrifugo, unique("seed-")))
     seen = Events(client, "connect", "publish", "presence", "history", "subscribe")
     seen_unsubscribe = Events(client, "unsubscribe")
-    with pytest.raises(ValueError, match="no event is called 'conect'"):
+    with pytest.raises(LocalProtocolError, match="no event is called 'conect'"):
         client.on("conect", print)
     try:
         client.connect()

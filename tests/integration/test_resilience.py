@@ -24,7 +24,7 @@ from centrifugo_proto import (
     ConnectingCode,
     Disconnected,
     PingReceived,
-    PublicationsDropped,
+    PublicationsLost,
     StreamPosition,
     TokenRefreshed,
     connection_token,
@@ -158,7 +158,9 @@ def test_a_reader_that_stops_reading_keeps_memory_bounded_and_pongs_flowing(
 ) -> None:
     """A subscription nobody reads, buffer of 100, 1000 publications: the buffer
     keeps the newest 100, pings keep being answered (the connection never drops),
-    and the reader is told what was dropped, which history still has."""
+    and the reader's loop goes on: it is told what was dropped through the
+    ``publications_lost`` event and the subscription's counters, and history
+    still has it."""
     server = centrifugo_factory(soak_overrides(fast_ping=True))  # history keeps 10000
 
     def scenario(adapter: Runner) -> None:
@@ -167,6 +169,7 @@ def test_a_reader_that_stops_reading_keeps_memory_bounded_and_pongs_flowing(
             trouble = Events(client, "connecting", "disconnected")
             pings = Events(client, "ping")
             sub = client.new_subscription(channel, buffer_size=100)
+            losses = Events(sub, "publications_lost")
             subscribed = sub.subscribe()
             commands = [{"publish": {"channel": channel, "data": {"n": n}}} for n in range(1000)]
             call_api(server, "batch", {"commands": commands})
@@ -175,14 +178,16 @@ def test_a_reader_that_stops_reading_keeps_memory_bounded_and_pongs_flowing(
             for _ in range(3):
                 pings.next(PingReceived)
             assert sub.real._buffered() == 100
-            with pytest.raises(PublicationsDropped) as dropped:
-                sub.take(1)
-            lost = dropped.value.lost
-            assert (lost.count, lost.reason) == (900, "buffer full")
-            assert lost.since == StreamPosition(0, subscribed.position.epoch)
+            assert sub.dropped == 900  # counted as they were dropped
+            # One loop reads all that was kept: it never ends on the gap.
             rest = sub.take(100)
             assert [p.offset for p in rest] == list(range(901, 1001))
             assert [p.data["n"] for p in rest] == list(range(900, 1000))
+            lost = losses.next(PublicationsLost)
+            assert (lost.count, lost.reason) == (900, "buffer full")
+            assert lost.since == StreamPosition(0, subscribed.position.epoch)
+            assert sub.last_drop == lost
+            assert losses.empty()  # one report for the one gap
             history = client.history(channel, since=lost.since, limit=lost.count)
             assert [p.offset for p in history.publications] == list(range(1, 901))
             assert trouble.empty()

@@ -275,13 +275,14 @@ def _params(command: Any) -> tuple[str, dict[str, Any]]:
         return "publish", {"channel": command.channel, "data": command.data}
     if isinstance(command, SendRequest):
         return "send", {"data": command.data}
+    if isinstance(command, RefreshRequest):  # the current protocol's field only
+        return "refresh", {"token": command.token}
     if isinstance(command, RpcRequest):
         return "rpc", {"method": command.method} | _omit_zero({"data": command.data})
     simple = {
         UnsubscribeRequest: "unsubscribe",
         PresenceRequest: "presence",
         PresenceStatsRequest: "presence_stats",
-        RefreshRequest: "refresh",
         SubRefreshRequest: "sub_refresh",
     }
     return simple[type(command)], attrs.asdict(command)

@@ -289,7 +289,7 @@ def commands(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[tuple[int | 
             reverse=st.booleans(),
         ),
         st.builds(RpcRequest, channel, st.none() | payloads),
-        st.builds(RefreshRequest, TEXT),
+        st.builds(RefreshRequest, token=TEXT),
         st.builds(SubRefreshRequest, channel, TEXT),
     )
     return st.one_of(

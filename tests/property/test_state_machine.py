@@ -77,6 +77,7 @@ from centrifugo_proto.messages import (
     ServerUnsubscribe,
 )
 from centrifugo_proto.results import ConnectResult, Publication, SubscribeResult, UnsubscribeResult
+from centrifugo_proto.states import Phase
 from serverside import ENDPOINT, PONG, Command, FixedRandom, ServerWebSocket
 
 D, CING, CED, X = (
@@ -896,6 +897,18 @@ class ClientMachine(RuleBasedStateMachine):
         assert self.client.state is self.state, (self.client.state, self.state, self.phase)
         for channel, state in self.subs.items():
             assert self.client.subscription_state(channel) is state, (channel, state)
+
+    @invariant()
+    def phase_agrees_with_state(self) -> None:
+        """The connection's phase table (docs/states.md) and the client's state agree."""
+        if not hasattr(self, "client"):
+            return
+        phase, state = self.client.phase, self.client.state
+        assert (phase is Phase.CONNECTED) == (state is ClientState.CONNECTED), (phase, state)
+        if state in (ClientState.DISCONNECTED, ClientState.CLOSED):
+            assert phase is Phase.IDLE, (phase, state)
+        if state is ClientState.CONNECTING:
+            assert phase not in (Phase.IDLE, Phase.CONNECTED), (phase, state)
 
     @invariant()
     def deadlines_are_ahead(self) -> None:

@@ -268,3 +268,16 @@ def test_a_refused_call_while_connecting_leaves_the_queue_alone():
     assert server.commands() == []  # nothing queued by the refused call went out
     client.receive_data(server.send(push_pub("room", {})), now=0.0)
     assert only(server.events(), PublicationReceived) == []
+
+
+@pytest.mark.parametrize("now", [10**400, -(10**400), 2**60, True], ids=short_id)
+def test_a_now_that_is_no_clock_reading_is_refused(now):
+    """Found by fuzz/fuzz_caller.py: a huge int for ``now`` raised OverflowError."""
+    client, _server = connected_pair(options=options())
+    refused(client, lambda: client.publish("room", {}, now=now))
+
+
+def test_an_int_now_is_a_clock_reading_too():
+    client, server = connected_pair(options=options())
+    client.publish("room", {"n": 1}, now=2)
+    assert [c["publish"] for c in server.commands()] == [{"channel": "room", "data": {"n": 1}}]

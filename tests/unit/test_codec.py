@@ -107,7 +107,7 @@ def test_every_request_field_has_its_wire_name():
         HistoryRequest(channel="c"),
         RpcRequest("m", {"x": 1}),
         RpcRequest("m"),
-        RefreshRequest("t"),
+        RefreshRequest(token="t"),
         SubRefreshRequest("c", "t"),
         PresenceRequest("c"),
         PresenceStatsRequest("c"),

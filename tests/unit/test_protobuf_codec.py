@@ -20,7 +20,7 @@ from centrifugo_proto import (
     PingReceived,
     PublicationReceived,
 )
-from centrifugo_proto.codecs import FrameKind, resolve_codec
+from centrifugo_proto.codecs import FrameKind, protobuf_codec
 from centrifugo_proto.codecs.json import JsonCodec
 from centrifugo_proto.codecs.protobuf import ProtobufCodec, decode_replies, runtime_reply
 from centrifugo_proto.codecs.protobuf_pubs import read_publication
@@ -85,7 +85,7 @@ def test_it_asks_for_binary_frames_under_centrifuge_protobuf():
         "centrifuge-protobuf",
         FrameKind.BINARY,
     )
-    assert isinstance(resolve_codec("protobuf"), ProtobufCodec)
+    assert isinstance(protobuf_codec(), ProtobufCodec)
     client = ClientProtocol(ENDPOINT, codec="protobuf", options=options())
     client.connect(now=0.0)
     (opened,) = [e for e in iter(client.next_event, None) if isinstance(e, OpenTransport)]
@@ -99,7 +99,7 @@ def test_without_the_runtime_the_name_says_what_to_install(monkeypatch):
         monkeypatch.delitem(sys.modules, f"centrifugo_proto.codecs.{module}")
     monkeypatch.setitem(sys.modules, "google.protobuf", None)  # its import fails
     with pytest.raises(LocalProtocolError, match=r"centrifugo-proto\[protobuf\]"):
-        resolve_codec("protobuf")
+        protobuf_codec()
 
 
 # -- encoding: the bytes of the field table (§2.1, §2.3) ------------------------------------
@@ -135,7 +135,7 @@ def test_without_the_runtime_the_name_says_what_to_install(monkeypatch):
         # rpc = 13 (0x6a): data 1, method 2; no data, nothing written for it
         (6, RpcRequest("m"), "07 08 06 6a 03 12 01 6d"),
         # refresh = 14 (0x72) with an empty token: present, and empty
-        (7, RefreshRequest(""), "04 08 07 72 00"),
+        (7, RefreshRequest(token=""), "04 08 07 72 00"),
         # sub_refresh = 15 (0x7a): channel 1, token 2
         (8, SubRefreshRequest("c", "t"), "0a 08 08 7a 06 0a 01 63 12 01 74"),
         # unsubscribe 6 (0x32), presence 8 (0x42), presence_stats 9 (0x4a)
@@ -426,6 +426,8 @@ def test_unknown_fields_are_skipped():
         (b"\x03\xa8\x06\x01", "without id or push"),  # only an unknown field
         (b"\x05\x08\x00\xa8\x06\x01", "without id or push"),  # id 0 and an unknown field
         (b"\x03\x08\x80\x01", "has no result"),  # id 128: not zero
+        (b"\x04\x08\x05\x08\x00", "without id or push"),  # id 5, then 0: the last wins
+        (b"\x06\x08\x80\x80\x80\x80\x10", "without id or push"),  # 2**32: 0 in a uint32
         (b"\x02\x20\x01", "without id or push"),  # push (4) as a varint: an unknown field
         (b"\x03\x08\x05\x42", "not a Protobuf Reply"),  # a length cut short
         (b"\x02\x08\x80", "not a Protobuf Reply"),  # a varint cut short

@@ -1,0 +1,108 @@
+"""The floor row: what reading the same stream costs with no client library at all.
+
+    python bench/sub_floor.py '{"url": ..., "channel": ..., "mode": "count", "n": ...}'
+
+One blocking socket, a hand-written WebSocket handshake, ``connect`` and ``subscribe``
+sent together, then a loop of ``recv`` -> a frame parser that knows only final,
+unmasked, unfragmented frames -> ``json.loads`` per line -> the offset of each
+publication. No validation, no events, no buffering, no timers: it is not a client,
+it is the cost of the socket reads and the JSON parse that any Python client pays, so
+the distance of every Python row to it is the library's own cost. The server's pings
+(``{}``) are answered, as the connect reply asks (PROTOCOL.md section 4).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+from urllib.parse import urlsplit
+
+from common import Spec, Tally
+
+
+def masked_text(payload: bytes) -> bytes:
+    """A client text frame (RFC 6455 section 5.3: client frames are masked)."""
+    mask = os.urandom(4)
+    length = len(payload)
+    if length < 126:
+        head = bytes([0x81, 0x80 | length])
+    else:
+        head = bytes([0x81, 0x80 | 126]) + length.to_bytes(2, "big")
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return head + mask + body
+
+
+def open_socket(spec: Spec) -> tuple[socket.socket, bytes]:
+    parts = urlsplit(spec.url)
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "\r\n"
+        ).encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise SystemExit("the server closed during the handshake")
+        head += chunk
+    status, _, rest = head.partition(b"\r\n\r\n")
+    if not status.startswith(b"HTTP/1.1 101"):
+        raise SystemExit(f"handshake refused: {status!r}")
+    commands = {"id": 1, "connect": {}}, {"id": 2, "subscribe": {"channel": spec.channel}}
+    sock.sendall(masked_text("\n".join(json.dumps(c) for c in commands).encode()))
+    return sock, rest
+
+
+def main() -> None:
+    spec = Spec.from_argv()
+    tally = Tally(spec.n)
+    sock, buffer = open_socket(spec)
+    latency = spec.mode == "latency"
+    subscribed = False
+    loads, recv = json.loads, sock.recv
+    while True:
+        data = recv(65536)
+        if not data:
+            raise SystemExit("the server closed the connection")
+        buffer = buffer + data if buffer else data
+        pos, end = 0, len(buffer)
+        while pos + 2 <= end:
+            length = buffer[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                length, head = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                length, head = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
+            if pos + head + length > end:
+                break
+            text = buffer[pos + head : pos + head + length].decode()
+            pos += head + length
+            for line in text.split("\n"):
+                reply = loads(line)
+                push = reply.get("push")
+                if push is not None:
+                    pub = push.get("pub")
+                    if pub is not None:
+                        if latency:
+                            tally.stamp(int(pub["data"]["t"]))
+                        if tally.seen(pub.get("offset", 0)):
+                            tally.finish()
+                            return
+                elif not reply:  # a server ping: pong (PROTOCOL.md section 4)
+                    sock.sendall(masked_text(b"{}"))
+                elif reply.get("id") == 2 and not subscribed:
+                    if "error" in reply:
+                        raise SystemExit(f"subscribe refused: {reply}")
+                    subscribed = True
+                    tally.ready(spec)
+        buffer = buffer[pos:]
+
+
+if __name__ == "__main__":
+    main()
