@@ -93,6 +93,7 @@ from ..results import (
     SubRefreshResult,
     SubscribeResult,
     UnsubscribeResult,
+    plain_publication,
 )
 from ..validate import utf8_safe
 from . import FrameKind, WireId
@@ -625,9 +626,23 @@ def _push(raw: Any) -> Incoming:
     return Push(channel, Ignored("unknown"))
 
 
+#: The keys of the common publication push and of its ``pub`` (the hot path below).
+_PUSH_KEYS: Final = frozenset({"channel", "pub"})
+_PUB_KEYS: Final = frozenset({"data", "offset"})
+
+
 def _reply(obj: dict[str, Any]) -> Incoming:
     push = obj.get("push")
     if push is not None:
+        # The hot path (DESIGN "The hot path"): a publication with data and an
+        # offset and nothing else is most of what a subscriber reads. The checks
+        # are the same as ``_publication``'s, fewer of them because fewer fields.
+        if type(push) is dict and push.keys() == _PUSH_KEYS:
+            pub, channel = push["pub"], push["channel"]
+            if type(pub) is dict and type(channel) is str and pub.keys() <= _PUB_KEYS:
+                offset = pub.get("offset", 0)
+                if type(offset) is int and offset >= 0:
+                    return plain_publication(channel, pub.get("data"), offset)
         return _push(push)
     reply_id = obj.get("id", 0)
     if reply_id == 0 and type(reply_id) is int:
