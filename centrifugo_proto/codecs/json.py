@@ -97,6 +97,13 @@ from ..results import (
 )
 from ..validate import utf8_safe
 from . import FrameKind, WireId
+from ._fields import boolean as _bool
+from ._fields import echo as _echo
+from ._fields import integer as _int
+from ._fields import obj as _obj
+from ._fields import string as _str
+from ._fields import string_map as _str_map
+from ._fields import uint as _uint
 
 __all__ = ["JsonCodec"]
 
@@ -348,57 +355,6 @@ class JsonCodec:
             raise DecodeError(f"a payload rebuilt from deltas is not JSON: {exc}") from None
 
 
-# -- field checks ----------------------------------------------------------------------
-
-
-def _fail(what: str) -> DecodeError:
-    return DecodeError(what)
-
-
-def _uint(value: Any, name: str) -> int:
-    if type(value) is not int or value < 0:
-        raise _fail(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _int(value: Any, name: str) -> int:
-    if type(value) is not int:
-        raise _fail(f"{name} must be an integer, got {value!r}")
-    return value
-
-
-def _str(value: Any, name: str) -> str:
-    if type(value) is not str:
-        raise _fail(f"{name} must be a string, got {value!r}")
-    return value
-
-
-def _bool(value: Any, name: str) -> bool:
-    if type(value) is not bool:
-        raise _fail(f"{name} must be a boolean, got {value!r}")
-    return value
-
-
-def _obj(value: Any, name: str) -> dict[str, Any]:
-    if type(value) is not dict:
-        raise _fail(f"{name} must be an object, got {value!r}")
-    return value
-
-
-def _echo(value: Any, name: str) -> str:
-    """A string the client may send back (a channel, an epoch): it must encode."""
-    if type(value) is not str or not utf8_safe(value):
-        raise _fail(f"{name} must be a string the client can send back, got {value!r}")
-    return value
-
-
-def _str_map(value: Any, name: str) -> dict[str, str]:
-    mapping = _obj(value, name)
-    for item in mapping.values():
-        _str(item, name)
-    return mapping
-
-
 # -- shared messages (§2.2) ------------------------------------------------------------
 
 
@@ -432,7 +388,7 @@ def _publications(raw: Any) -> tuple[Publication, ...]:
     if raw is None:
         return ()
     if type(raw) is not list:
-        raise _fail(f"publications must be a list, got {raw!r}")
+        raise DecodeError(f"publications must be a list, got {raw!r}")
     return tuple(_publication("", item) for item in raw)
 
 
@@ -610,7 +566,7 @@ def _push(raw: Any) -> Incoming:
     push = _obj(raw, "push")
     channel = push.get("channel", "")
     if type(channel) is not str:
-        raise _fail(f"push.channel must be a string, got {channel!r}")
+        raise DecodeError(f"push.channel must be a string, got {channel!r}")
     pub = push.get("pub")
     if pub is not None:
         return _publication(channel, pub)
@@ -648,7 +604,7 @@ def _reply(obj: dict[str, Any]) -> Incoming:
     if reply_id == 0 and type(reply_id) is int:
         if len(obj) <= ("id" in obj):
             return PING  # an empty Reply (§4)
-        raise _fail(f"reply without id or push: {obj!r}")
+        raise DecodeError(f"reply without id or push: {obj!r}")
     _uint(reply_id, "id")
     error = obj.get("error")
     if error is not None:
@@ -657,7 +613,7 @@ def _reply(obj: dict[str, Any]) -> Incoming:
         decoder = _RESULTS.get(key)
         if decoder is not None:
             return Reply(reply_id, decoder(value))
-    raise _fail(f"reply {reply_id} has no result: {obj!r}")
+    raise DecodeError(f"reply {reply_id} has no result: {obj!r}")
 
 
 def decode_replies(message: str | bytes, loads: Loads = _default_loads) -> list[Incoming]:
