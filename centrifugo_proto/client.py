@@ -99,7 +99,7 @@ class ClientProtocol:
             through :class:`TokenRequested` when ``has_token_source``).
         data: connect data (passed to a connect proxy).
         name, version: client name and application version sent on connect.
-        codec: ``"json"``, or a :class:`~centrifugo_proto.codecs.Codec` of your own.
+        codec: ``"json"``, ``"protobuf"``, or a :class:`~centrifugo_proto.codecs.Codec` of your own.
         protocol: ``"current"`` (Centrifugo v5/v6), or a
             :class:`~centrifugo_proto.dialect.Dialect` of your own.
         options: timeouts, backoff, ping delay.

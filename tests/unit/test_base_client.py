@@ -264,6 +264,7 @@ def test_subscriptions_buffer_publications_and_settle_subscribe_waits():
     assert done is not None
     assert isinstance(done[1], Subscribed)
     assert sub._buffer.epoch == "e"
+    assert sub.delta_stats is None  # no delta asked for, none agreed
     assert outcome(sub._start_subscribe()) == done  # subscribed already
     assert [e.command for e in client.replies()] == ["subscribe"]
     on_pub: list[Any] = []
