@@ -18,6 +18,8 @@ from typing import Any
 
 import attrs
 
+from centrifugo_proto.codecs import Codec
+from centrifugo_proto.dialect import resolve_dialect
 from centrifugo_proto.endpoints import parse_endpoint
 from centrifugo_proto.errors import LocalProtocolError
 from centrifugo_proto.http_url import parse_http_url
@@ -245,7 +247,9 @@ class Settings:
     api_key: str | None
     adapter: str
     protocol: str
-    codec: str
+    #: The codec the dialect knows by that name, made; a name it does not know is
+    #: left to the client, whose error names the ones it knows.
+    codec: str | Codec
     timeout: float
     output: str  # "json" or "text"
     quiet: bool
@@ -302,12 +306,22 @@ def settings(args: argparse.Namespace, env: Mapping[str, str], stdout_is_tty: bo
         api_key=given.get("api_key") or env.get("CENTRIFUGO_API_KEY"),
         adapter=given.get("adapter", ADAPTERS[0]),
         protocol=protocol,
-        codec=given.get("codec", "json"),
+        codec=_codec(protocol, given.get("codec", "json")),
         timeout=given.get("timeout", DEFAULT_TIMEOUT),
         output=output,
         quiet=given.get("quiet", False),
         verbose=given.get("verbose", 0),
     )
+
+
+def _codec(protocol: str, name: str) -> str | Codec:
+    factory = resolve_dialect(protocol).codecs.get(name)
+    if factory is None:
+        return name
+    try:
+        return factory()
+    except LocalProtocolError as exc:  # its runtime is not installed
+        raise CliError(Exit.USAGE, str(exc)) from None
 
 
 def _credentials(given: Mapping[str, Any], token: str | None) -> Credentials | None:

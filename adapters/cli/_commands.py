@@ -265,8 +265,22 @@ def _presence_event(out: Output, kind: str, event: JoinReceived | LeaveReceived)
     out.presence(event.channel, kind, event.info)
 
 
+def _payload(settings: Settings, text: str) -> Any:
+    """DATA_JSON as the codec carries payloads: the JSON value, or for a codec of
+    bytes (Protobuf) the JSON text's bytes, so that JSON clients of the same
+    channel get the same value. The codec's own check decides, not its name."""
+    value = parse_json(text, "DATA_JSON")
+    if isinstance(settings.codec, str):
+        return value  # a codec the client does not know: it says so at connect
+    try:
+        settings.codec.check_payload(value)
+    except LocalProtocolError:
+        return text.encode()
+    return value
+
+
 async def publish(rt: Runtime, settings: Settings, out: Output, args: Any) -> None:
-    data = parse_json(args.data, "DATA_JSON")
+    data = _payload(settings, args.data)
 
     async def body(session: Session, watch: _Watch) -> None:
         await _maybe_subscribed(session, watch, settings, out, args)
@@ -328,7 +342,7 @@ async def presence(rt: Runtime, settings: Settings, out: Output, args: Any) -> N
 
 
 async def rpc(rt: Runtime, settings: Settings, out: Output, args: Any) -> None:
-    data = parse_json(args.data, "DATA_JSON")
+    data = _payload(settings, args.data)
 
     async def body(session: Session, watch: _Watch) -> None:
         try:

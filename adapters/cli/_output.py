@@ -20,12 +20,24 @@ from centrifugo_proto.results import ClientInfo, Publication
 __all__ = ["Output", "client_record", "publication_record"]
 
 
+def _payload(data: Any) -> tuple[str, Any]:
+    """``("data", value)``, or ``("data_b64", text)`` for bytes that are not JSON.
+
+    A binary codec (Protobuf) delivers payloads as bytes. Bytes that are JSON text
+    are shown as the value they hold, as the JSON codec would have delivered the
+    same publication (the server passes the same bytes to both); others as base64."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        return "data", data
+    raw = bytes(data)
+    try:
+        return "data", json.loads(raw)
+    except ValueError:  # not UTF-8, or not JSON
+        return "data_b64", base64.b64encode(raw).decode("ascii")
+
+
 def _put_data(record: dict[str, Any], data: Any) -> None:
-    """JSON values as they are; bytes (a binary codec's payloads) as base64."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        record["data_b64"] = base64.b64encode(bytes(data)).decode("ascii")
-    else:
-        record["data"] = data
+    key, value = _payload(data)
+    record[key] = value
 
 
 def client_record(info: ClientInfo) -> dict[str, Any]:
@@ -60,9 +72,10 @@ def _compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_bytes)
 
 
-def _bytes(value: object) -> str:
+def _bytes(value: object) -> Any:
+    """``json.dumps``'s ``default``: bytes as :func:`_payload` shows them."""
     if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
+        return _payload(value)[1]
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 

@@ -8,6 +8,7 @@ Processes wait for each other through their output (a subscriber's
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 import subprocess
@@ -441,6 +442,37 @@ def test_token_file_and_environment(cli: Cli, centrifugo: CentrifugoServer, tmp_
         "--token", token_for(centrifugo, "olga"), "presence", channel, "--as-subscriber"
     )
     assert [r["user"] for r in lines_of(before.stdout)] == ["olga"]
+
+
+def test_codec_protobuf_carries_json_text_and_shows_json_bytes_as_values(
+    cli: Cli, centrifugo: CentrifugoServer, adapter_name: str
+) -> None:
+    """Protobuf payloads are bytes: DATA_JSON goes as its text's bytes, and bytes
+    that are JSON print as the value (as a JSON-mode subscriber prints them);
+    other bytes as base64."""
+    channel = unique("chat:cli-")
+    token = token_for(centrifugo, "quinn")
+    on = ("--codec", "protobuf", "--token", token, "--adapter", adapter_name)
+    sub = cli.start("subscribe", channel, "--count", "3", *on)
+    json_sub = cli.start("subscribe", channel, "--count", "1", "--token", token)
+    subscribed(sub)
+    subscribed(json_sub)
+    assert cli.run("publish", channel, '{"via": "protobuf"}', *on).returncode == Exit.OK
+    publish_api(centrifugo, channel, {"via": "api"})
+    not_json = base64.b64encode(b"\xff\x00binary").decode()
+    assert "error" not in centrifugo.api("publish", {"channel": channel, "b64data": not_json})
+    lines = [json.loads(sub.line()) for _ in range(3)]
+    assert sub.wait() == Exit.OK
+    assert [line.get("data") for line in lines[:2]] == [{"via": "protobuf"}, {"via": "api"}]
+    assert lines[2]["data_b64"] == not_json
+    assert json.loads(json_sub.line())["data"] == {"via": "protobuf"}  # the same value
+    history = cli.run("history", channel, "--as-subscriber", "--limit", "2", *on)
+    assert [line["data"] for line in lines_of(history.stdout)] == [
+        {"via": "protobuf"},
+        {"via": "api"},
+    ]
+    echo = cli.run("rpc", "echo", '{"x": 1}', *on)
+    assert (echo.returncode, json.loads(echo.stdout)) == (Exit.OK, {"x": 1})
 
 
 def test_codec_is_what_the_client_accepts(cli: Cli) -> None:
