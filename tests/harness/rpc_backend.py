@@ -6,7 +6,8 @@ expects `{"result": {"data": ...}}`, `{"error": {"code", "message", "temporary"}
 `{"disconnect": {"code", "reason"}}` back (Centrifugo docs, server/proxy.md).
 
 Methods:
-- `echo`: result data = the request's data (no data in, no data out);
+- `echo`: result data = the request's data (no data in, no data out); a Protobuf
+  client's payload comes as `b64data` (and `encoding: "binary"`) and goes back so;
 - `refuse`: error 1000 "refused";
 - `disconnect`: disconnect 4500 "bye" (a terminal code: the client must not reconnect);
 - anything else: error 404 "method not found". Proxy backends must keep their error
@@ -42,7 +43,8 @@ def reply_for(request: dict[str, Any]) -> dict[str, Any]:
     """The proxy reply to one decoded RPC proxy request."""
     method = request.get("method")
     if method == "echo":
-        return {"result": {"data": request["data"]} if "data" in request else {}}
+        echoed = {key: request[key] for key in ("data", "b64data") if key in request}
+        return {"result": echoed}
     if method == "refuse":
         return REFUSE_REPLY
     if method == "disconnect":
