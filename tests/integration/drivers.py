@@ -58,6 +58,8 @@ TIMEOUT = 10.0
 CALL_BOUND = 60.0  # no single call of a test may take longer
 ADAPTERS = ("asyncio", "trio", "blocking")
 CODECS = ("json", "protobuf")
+#: How many scenarios ``on_every_adapter`` runs at once (every adapter, every codec).
+EVERY = len(ADAPTERS) * len(CODECS)
 _counter = itertools.count()
 
 
@@ -159,16 +161,16 @@ class Runner:
         """A payload of this runner's codec (received) as the JSON value it holds."""
         return PAYLOADS[self.codec][1](data)
 
-    def options(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+    def options(self, **kwargs: Any) -> dict[str, Any]:
         """``Client(...)`` keyword arguments with this runner's codec, unless named."""
         return {"codec": self.codec, **kwargs}
 
     def _create(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call(self.module.Client, *args, **self.options(kwargs))
+        return self.call(self.module.Client, *args, **self.options(**kwargs))
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
         """``Client(...)`` in the adapter's home, nothing started (for ``enter``)."""
-        return self.call(self.module.Client, *args, **self.options(kwargs))
+        return self.call(self.module.Client, *args, **self.options(**kwargs))
 
     def wrap(self, value: Any) -> Any:
         if isinstance(value, self.module.Client | self.module.Subscription):
@@ -199,7 +201,7 @@ class Runner:
         (after a publish, so the client's tasks are busy)."""
 
         async def body() -> None:
-            async with self.module.Client(*args, **self.options(kwargs)) as client:
+            async with self.module.Client(*args, **self.options(**kwargs)) as client:
                 await client.publish("public:body", self.payload("x"))
                 raise error
 
@@ -348,7 +350,7 @@ class TrioRunner(Runner):
 
     def _create(self, *args: Any, **kwargs: Any) -> Any:
         """The trio client lives in a task of its own that holds its nursery."""
-        client = self.call(self.module.Client, *args, **self.options(kwargs))
+        client = self.call(self.module.Client, *args, **self.options(**kwargs))
 
         async def host(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
             async with client._running():
@@ -426,7 +428,7 @@ class BlockingRunner(Runner):
 
     @contextlib.contextmanager
     def connected(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        with self.module.Client(*args, **self.options(kwargs)) as client:
+        with self.module.Client(*args, **self.options(**kwargs)) as client:
             yield Proxy(self, client)
 
     def handler(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -439,7 +441,7 @@ class BlockingRunner(Runner):
         return sleep
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return self.module.Client(*args, **self.options(kwargs))
+        return self.module.Client(*args, **self.options(**kwargs))
 
     @contextlib.contextmanager
     def enter(self, client: Any) -> Iterator[Any]:
@@ -448,7 +450,7 @@ class BlockingRunner(Runner):
 
     def raised_in_body(self, error: BaseException, *args: Any, **kwargs: Any) -> BaseException:
         try:
-            with self.module.Client(*args, **self.options(kwargs)) as client:
+            with self.module.Client(*args, **self.options(**kwargs)) as client:
                 client.publish("public:body", self.payload("x"))
                 raise error
         except BaseException as exc:
