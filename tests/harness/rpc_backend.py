@@ -6,8 +6,7 @@ expects `{"result": {"data": ...}}`, `{"error": {"code", "message", "temporary"}
 `{"disconnect": {"code", "reason"}}` back (Centrifugo docs, server/proxy.md).
 
 Methods:
-- `echo`: result data = the request's data (no data in, no data out); a Protobuf
-  client's payload comes as `b64data` (and `encoding: "binary"`) and goes back so;
+- `echo`: result data = the request's data (no data in, no data out);
 - `refuse`: error 1000 "refused";
 - `disconnect`: disconnect 4500 "bye" (a terminal code: the client must not reconnect);
 - anything else: error 404 "method not found". Proxy backends must keep their error
@@ -43,8 +42,7 @@ def reply_for(request: dict[str, Any]) -> dict[str, Any]:
     """The proxy reply to one decoded RPC proxy request."""
     method = request.get("method")
     if method == "echo":
-        echoed = {key: request[key] for key in ("data", "b64data") if key in request}
-        return {"result": echoed}
+        return {"result": {"data": request["data"]} if "data" in request else {}}
     if method == "refuse":
         return REFUSE_REPLY
     if method == "disconnect":
