@@ -51,6 +51,7 @@ from .events import (
     TransportClosed,
     Unsubscribed,
 )
+from .legacy import ChannelSign, Credentials
 from .options import ClientOptions, SubscriptionOptions
 from .results import (
     ClientInfo,
@@ -76,6 +77,7 @@ __all__ = [
     "ApiHttpError",
     "ApiUnauthorized",
     "CentrifugoError",
+    "ChannelSign",
     "ClientDisconnected",
     "ClientInfo",
     "ClientOptions",
@@ -89,6 +91,7 @@ __all__ = [
     "Connected",
     "Connecting",
     "ConnectingCode",
+    "Credentials",
     "DecodeError",
     "Disconnected",
     "DisconnectedCode",

@@ -66,6 +66,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ClientProtocol"]
 
+#: Requests answered with connection credentials (the others with a channel's token).
+_CONNECTION_PURPOSES = frozenset({TokenPurpose.CONNECT, TokenPurpose.REFRESH})
+
 #: The ``delta=`` of subscribe: none, or Fossil (the only type Centrifugo has, §7).
 _DELTA_TYPES = frozenset({"", "fossil"})
 
@@ -388,23 +391,31 @@ class ClientProtocol:
 
     # -- tokens ---------------------------------------------------------------------------
 
-    def provide_token(self, token_request: TokenRequested, token: str, *, now: float) -> None:
-        """Answer a :class:`TokenRequested`; an empty token means "unauthorized"."""
+    def provide_token(self, token_request: TokenRequested, token: object, *, now: float) -> None:
+        """Answer a :class:`TokenRequested`: a JWT (current protocol), 1.x
+        :class:`~centrifugo_proto.legacy.Credentials` for the connection or a
+        :class:`~centrifugo_proto.legacy.ChannelSign` for a ``$`` channel; an
+        empty token means "unauthorized"."""
         now = check_now(now)
         flow = self._session.tokens
         flow.check(token_request)
         pending = flow.peek(token_request)
+        checked: Any = token
         if token != "":  # "" is the convention for "unauthorized", in every dialect
             dialect = self._dialect
-            connection = pending is None or pending.purpose.of_connection
-            if pending is not None and pending.purpose is TokenPurpose.SUB_REFRESH:
-                connection = False
-            token = (
+            # An answer for a request gone stale is checked by the kind its event
+            # names (a channel's token or the connection's), then ignored.
+            connection = (
+                token_request.channel is None
+                if pending is None
+                else pending.purpose in _CONNECTION_PURPOSES
+            )
+            checked = (
                 dialect.check_credentials(token) if connection else dialect.check_sub_token(token)
             )
         request = flow.take(token_request)
         if request is not None:  # else: for an older attempt or subscription (DESIGN "Effects")
-            self._session.provide_token(request, token, now)
+            self._session.provide_token(request, checked, now)
             self._flush()
 
     def token_failed(

@@ -63,11 +63,14 @@ class DecodeError(RemoteProtocolError):
 class ReplyError(CentrifugoError):
     """An error reply from the server (PROTOCOL.md §5.1)."""
 
-    def __init__(self, code: int, message: str, temporary: bool = False) -> None:
+    def __init__(self, code: int, message: str, temporary: bool = False, *, uid: str = "") -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.temporary = temporary
+        #: 1.x: the uid of the command this answers (LEGACY-V1.md §2); not part of
+        #: equality, as a result's uid is not part of what it says.
+        self.uid = uid
 
     def __repr__(self) -> str:
         return (

@@ -23,7 +23,7 @@ What differs from the current protocol, and where it is decided here:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -50,7 +50,16 @@ from .states import SubscriptionInput
 from .subscription import ClientSubscription, SubscriptionHost
 from .validate import check_str
 
-__all__ = ["LEGACY", "ChannelSign", "Credentials", "LegacyDialect", "client_channel"]
+__all__ = [
+    "LEGACY",
+    "ChannelSign",
+    "Credentials",
+    "LegacyDialect",
+    "SignRefused",
+    "client_channel",
+    "read_sign_answer",
+    "sign_request",
+]
 
 
 def _as_string(value: object, what: str) -> str:
@@ -119,6 +128,79 @@ def client_channel(channel: str, client_id: str | None) -> str:
 def _private(channel: str) -> bool:
     """``$`` channels need a sign (the server's default ``private_channel_prefix``)."""
     return channel.startswith("$")
+
+
+# -- the auth endpoint (LEGACY-V1.md §6) ---------------------------------------------------
+
+
+@attrs.frozen
+class SignRefused:
+    """No sign for a channel: why, in words a log or an ``Unsubscribed`` can carry."""
+
+    reason: str
+
+
+def sign_request(client: str, channels: Sequence[str]) -> dict[str, Any]:
+    """The JSON body POSTed to the auth endpoint: this connection's id and every
+    channel to sign, all in one request (§6; the Perl module sent one per channel)."""
+    names = [check_str(channel, "channel") for channel in channels]
+    return {"client": check_str(client, "client"), "channels": names}
+
+
+def read_sign_answer(
+    status: int, body: bytes, channels: Sequence[str]
+) -> dict[str, ChannelSign | SignRefused]:
+    """The auth endpoint's answer, for each channel asked for (LEGACY-V1.md §6).
+
+    Both formats: an object keyed by channel (``{"$a": {"sign", "info"}}``) and
+    centrifuge-js 1.4.9's ``{"channels": [{"channel", "sign", "info"}]}``. A
+    per-channel ``status`` other than 200 refuses that channel, a channel missing
+    from the answer is refused, any HTTP status but 200 refuses them all, and an
+    answer that is not JSON fails them all. ``info`` is kept exactly as the
+    backend signed it (the Perl module dropped it, so only ``info=""`` worked).
+    """
+    if status != 200:
+        return _refuse_all(channels, f"the auth endpoint answered HTTP {status}")
+    try:
+        answer = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        return _refuse_all(channels, f"the auth endpoint's answer is not JSON: {exc}")
+    if not isinstance(answer, dict):
+        kind = type(answer).__name__
+        return _refuse_all(channels, f"the auth endpoint's answer is not a JSON object: {kind}")
+    entries: Mapping[str, Any] = answer
+    listed = answer.get("channels")
+    if isinstance(listed, list):  # ``channels`` cannot be a ``$`` channel's own key
+        entries = {
+            item["channel"]: item
+            for item in listed
+            if isinstance(item, dict) and isinstance(item.get("channel"), str)
+        }
+    return {channel: _channel_sign(channel, entries.get(channel)) for channel in channels}
+
+
+def _refuse_all(channels: Sequence[str], reason: str) -> dict[str, ChannelSign | SignRefused]:
+    refused = SignRefused(reason)
+    return dict.fromkeys(channels, refused)
+
+
+def _channel_sign(channel: str, entry: Any) -> ChannelSign | SignRefused:
+    if entry is None:
+        return SignRefused(f"{channel!r} is not in the auth endpoint's answer")
+    if not isinstance(entry, dict):
+        return SignRefused(f"the auth endpoint's entry for {channel!r} is not an object")
+    status = entry.get("status", 200)
+    if type(status) is not int or status != 200:
+        return SignRefused(f"the auth endpoint refused {channel!r}: status {status!r}")
+    sign, info = entry.get("sign"), entry.get("info", "")
+    if not isinstance(sign, str) or not sign:
+        return SignRefused(f"the auth endpoint gave no sign for {channel!r}")
+    if info is None:
+        info = ""
+    if not isinstance(info, str):
+        # The sign covers the info string byte for byte (§5): no other type can be sent.
+        return SignRefused(f"the auth endpoint's info for {channel!r} is not a string")
+    return ChannelSign(sign, info)
 
 
 class LegacyDialect:
@@ -278,7 +360,9 @@ class LegacySubscription(ClientSubscription):
         return pub if pub.channel == self.channel else attrs.evolve(pub, channel=self.channel)
 
     def connection_lost(self) -> None:
-        # A sign is for one connection id: the next connection needs a new one (§6).
+        # A sign is for one connection id: the next connection needs a new one (§6),
+        # and a sign still being fetched for this one is stale once it comes.
         if _private(self.channel):
             self._token = None
+            self._host.tokens.forget_channel(self.channel)
         super().connection_lost()

@@ -244,19 +244,19 @@ _RESULTS: Final[Mapping[str, Callable[[dict[str, Any], str], object]]] = {
 }
 
 
-def _error(text: Any, advice: Any) -> ReplyError:
+def _error(text: Any, advice: Any, uid: str) -> ReplyError:
     message = _str(text, "error")
     if advice is not None:
         _str(advice, "advice")
     # An unknown error string: temporary by its advice, terminal otherwise (107).
     code = ERROR_CODES.get(message, 107 if advice != "retry" else 100)
-    return ReplyError(code, message, temporary=advice == "retry")
+    return ReplyError(code, message, temporary=advice == "retry", uid=uid)
 
 
 def _reply(uid: str, method: str, entry: dict[str, Any]) -> Reply:
     error = entry.get("error")
     if error is not None and error != "":  # servers before 1.3.2 send "error": null
-        return Reply(uid, None, _error(error, entry.get("advice")))
+        return Reply(uid, None, _error(error, entry.get("advice"), uid))
     decoder = _RESULTS.get(method)
     if decoder is None:
         raise DecodeError(f"a reply to a method this client never sends: {method!r}")
