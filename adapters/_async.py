@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from centrifugo_proto.events import OpenTransport, Subscribed, TokenRequested
 from centrifugo_proto.results import (
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     Publication,
@@ -27,7 +28,10 @@ from centrifugo_proto.results import (
     StreamPosition,
 )
 
+from ._api._async import AsyncHttpClient
 from ._base import Callback, ClientBase, Dialing, Pending, SubscribeOptions, SubscriptionBase
+from ._base.client import connect_credentials
+from ._base.signs import SignBatch
 from ._base.waiters import Wakeup
 
 if TYPE_CHECKING:
@@ -54,8 +58,10 @@ class AsyncSubscription(SubscriptionBase[C]):
         """Unsubscribe; nothing to end (never subscribed, or already) is a no-op."""
         self._start_unsubscribe()
 
-    async def publish(self, data: Any, *, timeout: float | None = None) -> PublishResult:
-        return await self.client.publish(self.channel, data, timeout=timeout)
+    async def publish(
+        self, data: Any, *, uid: str | None = None, timeout: float | None = None
+    ) -> PublishResult:
+        return await self.client.publish(self.channel, data, uid=uid, timeout=timeout)
 
     async def history(
         self,
@@ -63,14 +69,17 @@ class AsyncSubscription(SubscriptionBase[C]):
         limit: int = 0,
         since: StreamPosition | None = None,
         reverse: bool = False,
+        uid: str | None = None,
         timeout: float | None = None,
     ) -> HistoryResult:
         return await self.client.history(
-            self.channel, limit=limit, since=since, reverse=reverse, timeout=timeout
+            self.channel, limit=limit, since=since, reverse=reverse, uid=uid, timeout=timeout
         )
 
-    async def presence(self, *, timeout: float | None = None) -> PresenceResult:
-        return await self.client.presence(self.channel, timeout=timeout)
+    async def presence(
+        self, *, uid: str | None = None, timeout: float | None = None
+    ) -> PresenceResult:
+        return await self.client.presence(self.channel, uid=uid, timeout=timeout)
 
     async def presence_stats(self, *, timeout: float | None = None) -> PresenceStatsResult:
         return await self.client.presence_stats(self.channel, timeout=timeout)
@@ -98,6 +107,8 @@ class AsyncClient(ClientBase[S]):
     the blocking one)."""
 
     _rng_factory = random.Random  # backoff jitter, one per client
+    #: The adapter's HTTP client, for the 1.x auth endpoint.
+    _http_class: type[AsyncHttpClient]
 
     # -- hooks of the loop --------------------------------------------------------------
 
@@ -136,14 +147,29 @@ class AsyncClient(ClientBase[S]):
         self._dispatcher: object = None
         self._dispatched = self._new_wakeup()
         self._closing = False
+        self._http: AsyncHttpClient | None = None
 
     # -- public API -----------------------------------------------------------------------
 
-    async def connect(self, timeout: float | None = None) -> None:
+    async def connect(
+        self,
+        timeout: float | None = None,
+        *,
+        user: str | None = None,
+        timestamp: str | int | None = None,
+        token: str | None = None,
+        info: str | None = None,
+    ) -> Self:
         """Wait until connected: a terminal refusal raises ReplyError, the timeout
-        CommandTimeout (naming the last error); the client goes on trying."""
+        CommandTimeout (naming the last error); the client goes on trying.
+
+        1.x: ``connect(user=, timestamp=, token=, info=)`` connects with those
+        credentials (kept for reconnects); without them, with the ones given before.
+        Returns the client (the seed's ``connect`` did, for chaining)."""
         self._check_running()
-        await self._run("connect", timeout, self._start_connect)
+        credentials = connect_credentials(user, timestamp, token, info)
+        await self._run("connect", timeout, lambda: self._start_connect(credentials))
+        return self
 
     async def disconnect(self) -> None:
         """Back to disconnected (``connect()`` may follow)."""
@@ -160,6 +186,8 @@ class AsyncClient(ClientBase[S]):
         if self._dispatcher is not None and self._current_task() is not self._dispatcher:
             await self._wait_event(self._dispatched, self._options.timeout)
         await self._stop()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def subscribe(
         self, channel: str, *, timeout: float | None = None, **options: Unpack[SubscribeOptions]
@@ -173,9 +201,11 @@ class AsyncClient(ClientBase[S]):
         await self._subscription(channel).unsubscribe()
 
     async def publish(
-        self, channel: str, data: Any, *, timeout: float | None = None
+        self, channel: str, data: Any, *, uid: str | None = None, timeout: float | None = None
     ) -> PublishResult:
-        return await self._run("publish", timeout, lambda: self._start_publish(channel, data))
+        """``uid`` (1.x): the command's own id, else one is made; ``result.uid``."""
+        start = lambda: self._start_publish(channel, data, uid)  # noqa: E731
+        return await self._run("publish", timeout, start)
 
     async def history(
         self,
@@ -184,14 +214,27 @@ class AsyncClient(ClientBase[S]):
         limit: int = 0,
         since: StreamPosition | None = None,
         reverse: bool = False,
+        uid: str | None = None,
         timeout: float | None = None,
     ) -> HistoryResult:
-        """``limit`` 0 gives only the stream's top position, -1 everything."""
-        start = lambda: self._start_history(channel, limit, since, reverse)  # noqa: E731
+        """``limit`` 0 gives only the stream's top position, -1 everything (1.x:
+        the whole history, oldest first, and no limit)."""
+        start = lambda: self._start_history(channel, limit, since, reverse, uid)  # noqa: E731
         return await self._run("history", timeout, start)
 
-    async def presence(self, channel: str, *, timeout: float | None = None) -> PresenceResult:
-        return await self._run("presence", timeout, lambda: self._start_presence(channel))
+    async def presence(
+        self, channel: str, *, uid: str | None = None, timeout: float | None = None
+    ) -> PresenceResult:
+        start = lambda: self._start_presence(channel, uid)  # noqa: E731
+        return await self._run("presence", timeout, start)
+
+    async def ping(
+        self, data: str = "", *, uid: str | None = None, timeout: float | None = None
+    ) -> PingResult:
+        """1.x only: the ``ping`` command, ``data`` echoed (LEGACY-V1.md §2.8). The
+        current protocol has none (LocalProtocolError): its liveness is the server's
+        pings, which the core answers."""
+        return await self._run("ping", timeout, lambda: self._start_ping(data, uid))
 
     async def presence_stats(
         self, channel: str, *, timeout: float | None = None
@@ -253,6 +296,23 @@ class AsyncClient(ClientBase[S]):
 
     def _request_token(self, event: TokenRequested) -> None:
         self._spawn(self._fetch_token, event)
+
+    def _request_signs(self, batch: SignBatch) -> None:
+        self._spawn(self._fetch_signs, batch)
+
+    async def _fetch_signs(self, batch: SignBatch) -> None:
+        """One POST to the auth endpoint for every sign of ``batch`` (LEGACY-V1.md §6)."""
+        if self._http is None:
+            self._http = self._http_class(
+                timeout=self._options.timeout, ssl_context=self._ssl_context
+            )
+        try:
+            response = await self._http.post_json(batch.url, batch.body)
+        except Exception as exc:  # refused, reset, timed out: every channel fails
+            answers = batch.unreachable(exc)
+        else:
+            answers = batch.answers(response.status, response.body)
+        self._answer_signs(batch, answers)
 
     async def _fetch_token(self, event: TokenRequested) -> None:
         """Plain or async sources alike; an async one gets the client's timeout."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from centrifugo_proto.events import Subscribed
 from centrifugo_proto.results import (
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     Publication,
@@ -24,7 +25,10 @@ from centrifugo_proto.results import (
     StreamPosition,
 )
 
+from ._api.blocking import HttpClient
 from ._base import ClientBase, Pending, SubscribeOptions, SubscriptionBase
+from ._base.client import connect_credentials
+from ._base.signs import SignBatch
 from ._base.waiters import Wakeup
 
 if TYPE_CHECKING:
@@ -49,8 +53,10 @@ class SyncSubscription(SubscriptionBase[C]):
         """Unsubscribe; nothing to end (never subscribed, or already) is a no-op."""
         self._start_unsubscribe()
 
-    def publish(self, data: Any, *, timeout: float | None = None) -> PublishResult:
-        return self.client.publish(self.channel, data, timeout=timeout)
+    def publish(
+        self, data: Any, *, uid: str | None = None, timeout: float | None = None
+    ) -> PublishResult:
+        return self.client.publish(self.channel, data, uid=uid, timeout=timeout)
 
     def history(
         self,
@@ -58,14 +64,15 @@ class SyncSubscription(SubscriptionBase[C]):
         limit: int = 0,
         since: StreamPosition | None = None,
         reverse: bool = False,
+        uid: str | None = None,
         timeout: float | None = None,
     ) -> HistoryResult:
         return self.client.history(
-            self.channel, limit=limit, since=since, reverse=reverse, timeout=timeout
+            self.channel, limit=limit, since=since, reverse=reverse, uid=uid, timeout=timeout
         )
 
-    def presence(self, *, timeout: float | None = None) -> PresenceResult:
-        return self.client.presence(self.channel, timeout=timeout)
+    def presence(self, *, uid: str | None = None, timeout: float | None = None) -> PresenceResult:
+        return self.client.presence(self.channel, uid=uid, timeout=timeout)
 
     def presence_stats(self, *, timeout: float | None = None) -> PresenceStatsResult:
         return self.client.presence_stats(self.channel, timeout=timeout)
@@ -98,6 +105,8 @@ class SyncClient(ClientBase[S]):
 
     _rng_factory = random.Random  # backoff jitter, one per client
     _lock_factory = threading.RLock
+    #: The HTTP client of the 1.x auth endpoint, made on the first sign request.
+    _http: HttpClient | None
 
     def _start_threads(self) -> None:
         """Start what runs the client (on ``connect()``, not at construction)."""
@@ -124,11 +133,25 @@ class SyncClient(ClientBase[S]):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def connect(self, timeout: float | None = None) -> None:
+    def connect(
+        self,
+        timeout: float | None = None,
+        *,
+        user: str | None = None,
+        timestamp: str | int | None = None,
+        token: str | None = None,
+        info: str | None = None,
+    ) -> Self:
         """Block until connected: a terminal refusal raises ReplyError, the timeout
-        CommandTimeout (naming the last error); the client goes on trying."""
+        CommandTimeout (naming the last error); the client goes on trying.
+
+        1.x: ``connect(user=, timestamp=, token=, info=)`` connects with those
+        credentials (kept for reconnects); without them, with the ones given before.
+        Returns the client (the seed's ``connect`` did, for chaining)."""
+        credentials = connect_credentials(user, timestamp, token, info)
         self._start_threads()
-        self._run("connect", timeout, self._start_connect)
+        self._run("connect", timeout, lambda: self._start_connect(credentials))
+        return self
 
     def disconnect(self) -> None:
         """Back to disconnected (``connect()`` may follow)."""
@@ -145,8 +168,11 @@ class SyncClient(ClientBase[S]):
     def unsubscribe(self, channel: str) -> None:
         self._subscription(channel).unsubscribe()
 
-    def publish(self, channel: str, data: Any, *, timeout: float | None = None) -> PublishResult:
-        return self._run("publish", timeout, lambda: self._start_publish(channel, data))
+    def publish(
+        self, channel: str, data: Any, *, uid: str | None = None, timeout: float | None = None
+    ) -> PublishResult:
+        """``uid`` (1.x): the command's own id, else one is made; ``result.uid``."""
+        return self._run("publish", timeout, lambda: self._start_publish(channel, data, uid))
 
     def history(
         self,
@@ -155,14 +181,39 @@ class SyncClient(ClientBase[S]):
         limit: int = 0,
         since: StreamPosition | None = None,
         reverse: bool = False,
+        uid: str | None = None,
         timeout: float | None = None,
     ) -> HistoryResult:
-        """``limit`` 0 gives only the stream's top position, -1 everything."""
-        start = lambda: self._start_history(channel, limit, since, reverse)  # noqa: E731
+        """``limit`` 0 gives only the stream's top position, -1 everything (1.x:
+        the whole history, oldest first, and no limit)."""
+        start = lambda: self._start_history(channel, limit, since, reverse, uid)  # noqa: E731
         return self._run("history", timeout, start)
 
-    def presence(self, channel: str, *, timeout: float | None = None) -> PresenceResult:
-        return self._run("presence", timeout, lambda: self._start_presence(channel))
+    def presence(
+        self, channel: str, *, uid: str | None = None, timeout: float | None = None
+    ) -> PresenceResult:
+        return self._run("presence", timeout, lambda: self._start_presence(channel, uid))
+
+    def ping(
+        self, data: str = "", *, uid: str | None = None, timeout: float | None = None
+    ) -> PingResult:
+        """1.x only: the ``ping`` command, ``data`` echoed (LEGACY-V1.md §2.8). The
+        current protocol has none (LocalProtocolError): its liveness is the server's
+        pings, which the core answers."""
+        return self._run("ping", timeout, lambda: self._start_ping(data, uid))
+
+    def _fetch_signs_now(self, batch: SignBatch) -> None:
+        """One POST to the auth endpoint for every sign of ``batch`` (LEGACY-V1.md §6),
+        on the token thread."""
+        if self._http is None:
+            self._http = HttpClient(timeout=self._options.timeout, ssl_context=self._ssl_context)
+        try:
+            response = self._http.post_json(batch.url, batch.body)
+        except Exception as exc:  # refused, reset, timed out: every channel fails
+            answers = batch.unreachable(exc)
+        else:
+            answers = batch.answers(response.status, response.body)
+        self._answer_signs(batch, answers)
 
     def presence_stats(self, channel: str, *, timeout: float | None = None) -> PresenceStatsResult:
         return self._run("presence_stats", timeout, lambda: self._start_presence_stats(channel))

@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._base.signs import SignBatch
 from ._base.tokens import not_awaitable
 
 if TYPE_CHECKING:
@@ -119,7 +120,10 @@ def _dispatch(callbacks: queue.SimpleQueue[Any], log: logging.Logger) -> None:
 def _fetch_tokens(ref: weakref.ref[Client], tokens: queue.SimpleQueue[Any]) -> None:
     while (event := tokens.get()) is not END and (client := ref()) is not None:
         try:
-            client._fetch_token_now(event)
+            if isinstance(event, SignBatch):  # 1.x signs, for the auth endpoint
+                client._fetch_signs_now(event)
+            else:
+                client._fetch_token_now(event)
         except Exception:  # answering the core broke: its bug; the next fetch goes on
             client._log.exception("answering %r failed", event)
         del client

@@ -29,6 +29,7 @@ from centrifugo_proto import OpenTransport, StartTls, TokenRequested, TransportE
 
 from ._api.blocking import ApiClient, HttpClient, LegacyApiClient
 from ._base import Callback, Dialing, SubscribeOptions
+from ._base.signs import SignBatch
 from ._conn import AGAIN, Conn, R
 from ._sync import SyncClient, SyncSubscription
 from ._threads import Threads
@@ -54,6 +55,7 @@ class Client(TlsClient, SyncClient[Subscription]):
         self._opening: OpenTransport | None = None  # being resolved, without the lock
         self._deadline: float | None = None
         self._threads = Threads()
+        self._http: HttpClient | None = None
         weakref.finalize(self, self._threads.release)
 
     def _start_threads(self) -> None:
@@ -68,6 +70,8 @@ class Client(TlsClient, SyncClient[Subscription]):
         for thread in self._threads.threads:
             if thread is not threading.current_thread():
                 thread.join(self._options.timeout)
+        if self._http is not None:
+            self._http.close()
 
     # -- the hooks of the base (called with the lock held) ----------------------------
 
@@ -103,6 +107,10 @@ class Client(TlsClient, SyncClient[Subscription]):
     def _request_token(self, event: TokenRequested) -> None:
         self._threads.start_tokens()
         self._threads.tokens.put(event)  # its own thread: no callback can hold it up
+
+    def _request_signs(self, batch: SignBatch) -> None:
+        self._threads.start_tokens()
+        self._threads.tokens.put(batch)  # the token thread POSTs it (_fetch_signs_now)
 
     def _schedule(self, callback: Callback, event: Any) -> None:
         self._start_threads()  # a callback before connect() (a subscribe's) runs too

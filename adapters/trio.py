@@ -51,6 +51,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
     """The trio client: it runs inside ``async with Client(url, token=...) as client:``,
     which holds its nursery (docs/adapters.md)."""
 
+    _http_class = HttpClient
     _log = logging.getLogger("centrifugo_proto.trio")
 
     def _setup(self) -> None:

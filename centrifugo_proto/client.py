@@ -39,6 +39,7 @@ from .endpoints import Endpoint, parse_endpoint
 from .errors import DecodeError, LocalProtocolError
 from .events import CloseTransport, Event, OpenTransport, StartTls, TokenRequested, TransportClosed
 from .filters import FilterNode
+from .legacy import Credentials
 from .options import ClientOptions, SubscribeKwargs, SubscriptionOptions
 from .proxy import ProxyHandshake, parse_proxy
 from .results import StreamPosition
@@ -101,8 +102,9 @@ class ClientProtocol:
 
     Args:
         endpoints: one WebSocket URL or several (tried in turn on reconnect).
-        token: connection JWT; None connects anonymously (or asks for one
-            through :class:`TokenRequested` when ``has_token_source``).
+        token: connection JWT (1.x: :class:`~centrifugo_proto.legacy.Credentials`);
+            None connects anonymously (or asks for one through
+            :class:`TokenRequested` when ``has_token_source``).
         data: connect data (passed to a connect proxy).
         name, version: client name and application version sent on connect.
         codec: ``"json"``, ``"protobuf"``, or a :class:`~centrifugo_proto.codecs.Codec` of your own.
@@ -119,7 +121,7 @@ class ClientProtocol:
     def __init__(
         self,
         endpoints: str | Sequence[str],
-        token: str | None = None,
+        token: str | Credentials | None = None,
         data: Any = None,
         name: str = "python",
         version: str = "",

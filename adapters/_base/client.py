@@ -16,19 +16,25 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+import attrs
 
 from centrifugo_proto.backoff import RandomSource
 from centrifugo_proto.client import ClientProtocol
 from centrifugo_proto.codecs import Codec
-from centrifugo_proto.dialect import Dialect
+from centrifugo_proto.dialect import Dialect, resolve_dialect
 from centrifugo_proto.errors import CommandTimeout, LocalProtocolError, Unauthorized
 from centrifugo_proto.events import TokenRequested
+from centrifugo_proto.http_url import parse_http_url
+from centrifugo_proto.legacy import ChannelSign, Credentials
 from centrifugo_proto.options import ClientOptions
 from centrifugo_proto.results import (
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     PublishResult,
@@ -37,8 +43,9 @@ from centrifugo_proto.results import (
 )
 from centrifugo_proto.states import ClientState
 
-from .names import TransportFailed
+from .names import TransportFailed, client_wide
 from .routing import Routing
+from .signs import SignAnswers, SignBatch
 from .subscription import SubscribeOptions, SubscriptionBase, TokenSource
 from .tokens import check_token_source, not_awaitable, source_for
 from .waiters import Pending, Wakeup, budget_text
@@ -46,10 +53,67 @@ from .waiters import Pending, Wakeup, budget_text
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = ["ClientBase"]
+__all__ = ["ClientBase", "CredentialsSource", "connect_credentials"]
 
 T = TypeVar("T")
 S = TypeVar("S", bound=SubscriptionBase[Any])
+
+#: ``get_credentials()``: 1.x connection credentials (plain, or async in the async adapters).
+CredentialsSource = Callable[[], "Credentials | Awaitable[Credentials]"]
+#: What a token source may hand back: a JWT, 1.x credentials, a ``$`` channel's sign.
+_TOKEN_TYPES = (str, Credentials, ChannelSign)
+
+
+def connect_credentials(
+    user: str | None, timestamp: str | int | None, token: str | None, info: str | None
+) -> object:
+    """``connect(user=, timestamp=, token=, info=)``'s credentials: None when none
+    is given, the token alone (a JWT) when only it is, else 1.x ``Credentials``
+    (each sent as a string; LocalProtocolError for one missing)."""
+    if user is None and timestamp is None and info is None:
+        return token
+    return Credentials(user, timestamp, token, "" if info is None else info)
+
+
+def _refuse(proto: ClientProtocol, request: TokenRequested, reason: str, now: float) -> None:
+    proto.token_failed(request, True, now=now, reason=reason)
+
+
+def _keepalive(
+    options: ClientOptions, max_alive_period: float | None, refresh_period: float | None
+) -> ClientOptions:
+    """The seed's keepalive options over ``options`` (LEGACY-V1.md §8 "Keepalive")."""
+    changes: dict[str, float] = {}
+    if max_alive_period is not None:
+        changes["max_alive_period"] = _seconds("max_alive_period", max_alive_period, 0.0)
+    if refresh_period is not None:
+        changes["refresh_period"] = _seconds("refresh_period", refresh_period, None)
+    return attrs.evolve(options, **changes) if changes else options
+
+
+def _seconds(name: str, value: object, zero: float | None) -> float:
+    """A finite number of seconds, above 0 (or also 0 when ``zero`` is given)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise LocalProtocolError(f"{name} must be a number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and zero is None):
+        least = "at least 0" if zero is not None else "above 0"
+        raise LocalProtocolError(f"{name} must be {least}, got {value!r}")
+    return float(value)
+
+
+def _auth_endpoint(url: str | None, dialect: Dialect) -> str | None:
+    """``auth_endpoint``, checked: an http(s) URL, for a dialect that takes signs."""
+    if url is None:
+        return None
+    parse_http_url(url)  # LocalProtocolError for what is not an http(s) URL
+    try:
+        dialect.check_sub_token(ChannelSign("probe"))
+    except LocalProtocolError:
+        raise LocalProtocolError(
+            f"auth_endpoint is for the 1.x dialect's $ channels (protocol='v1'); the "
+            f"{dialect.name} protocol's private channels take get_token"
+        ) from None
+    return url
 
 
 class ClientBase(Routing[S]):
@@ -64,6 +128,16 @@ class ClientBase(Routing[S]):
     ssl_no_verify: do not verify the server's certificate (logs a warning).
     proxy: ``http://[user:password@]host:port``: connect through this HTTP
         CONNECT proxy (its handshake is the core's, ``proxy.py``).
+    codec, protocol: as ``ClientProtocol``'s (``protocol="v1"``: Centrifugo 1.x).
+
+    1.x only (DESIGN "The 1.x dialect"; ``docs/legacy.md``):
+    auth_endpoint: where ``$`` channels get their signs (LEGACY-V1.md §6); the
+        signs asked for in one step go in one POST.
+    max_alive_period, refresh_period: the seed's keepalive (seconds): a ``ping``
+        when nothing was heard for ``max_alive_period`` (0: never), checked every
+        ``refresh_period``; they override those of ``options``.
+    get_credentials: ``get_credentials() -> Credentials`` for refresh and for
+        reconnects after ``expired``; raise ``Unauthorized`` to stop.
     """
 
     #: Made once per client: backoff jitter, and the lock around core calls.
@@ -77,7 +151,7 @@ class ClientBase(Routing[S]):
         self,
         endpoints: str | Sequence[str],
         *,
-        token: str | None = None,
+        token: str | Credentials | None = None,
         get_token: TokenSource | None = None,
         data: Any = None,
         name: str = "python",
@@ -89,6 +163,10 @@ class ClientBase(Routing[S]):
         proxy: str | None = None,
         codec: str | Codec = "json",
         protocol: str | Dialect = "current",
+        auth_endpoint: str | None = None,
+        max_alive_period: float | None = None,
+        refresh_period: float | None = None,
+        get_credentials: CredentialsSource | None = None,
     ) -> None:
         super().__init__()
         if options is not None and not isinstance(options, ClientOptions):
@@ -96,7 +174,14 @@ class ClientBase(Routing[S]):
         if ssl_context is not None and ssl_no_verify:
             raise LocalProtocolError("give ssl_context or ssl_no_verify, not both")
         check_token_source(get_token, awaitable=self._awaits_tokens)
-        self._options = options or ClientOptions()
+        check_token_source(get_credentials, awaitable=self._awaits_tokens, what="get_credentials")
+        dialect = resolve_dialect(protocol)
+        self._options = _keepalive(options or ClientOptions(), max_alive_period, refresh_period)
+        self._auth_endpoint = _auth_endpoint(auth_endpoint, dialect)
+        self._client_wide = client_wide(dialect.name)
+        self._messages = "message" in self._client_wide
+        #: Sign requests of this step, for one POST to the auth endpoint.
+        self._sign_batch: list[TokenRequested] = []
         self._proto = ClientProtocol(
             endpoints,
             token,
@@ -105,13 +190,14 @@ class ClientBase(Routing[S]):
             version,
             options=self._options,
             rng=type(self)._rng_factory(),
-            has_token_source=get_token is not None,
+            has_token_source=get_token is not None or get_credentials is not None,
             headers=headers,
             proxy=proxy,
             codec=codec,
-            protocol=protocol,
+            protocol=dialect,
         )
         self._get_token = get_token
+        self._get_credentials = get_credentials
         self._ssl_context, self._ssl_no_verify = ssl_context, ssl_no_verify
         #: Serialises every call into the core (the blocking adapter's threads).
         self._lock = type(self)._lock_factory()
@@ -209,6 +295,11 @@ class ClientBase(Routing[S]):
                 if event is None:
                     break
                 self._route(event)
+            if self._sign_batch:  # every sign this step asked for, in one request
+                requests, self._sign_batch = self._sign_batch, []
+                assert self._auth_endpoint is not None
+                client_id = proto.client_id or ""  # none: the requests are stale already
+                self._request_signs(SignBatch(self._auth_endpoint, client_id, requests))
         finally:
             self._rearm(proto.next_deadline())
 
@@ -253,7 +344,34 @@ class ClientBase(Routing[S]):
 
     # -- tokens -----------------------------------------------------------------------------
 
+    def _request_signs(self, batch: SignBatch) -> None:
+        """POST ``batch.body`` to the auth endpoint where user callbacks cannot block
+        it, then ``_answer_signs`` (the adapter's HTTP client)."""
+        raise NotImplementedError
+
+    def _token_requested(self, event: TokenRequested) -> None:
+        """A ``$`` channel's sign comes from the auth endpoint unless its subscription
+        has a ``get_token`` of its own; everything else from the token sources."""
+        sub = self._subs.get(event.channel) if event.channel is not None else None
+        if self._auth_endpoint is None or event.channel is None or getattr(sub, "get_token", None):
+            self._request_token(event)
+        else:
+            self._sign_batch.append(event)
+
+    def _answer_signs(self, batch: SignBatch, answers: SignAnswers) -> None:
+        """Each sign to its request; a refusal ends that subscription with the
+        reason (the client stays connected, LEGACY-V1.md §6)."""
+        proto = self._proto
+        for request, outcome in answers:
+            if isinstance(outcome, ChannelSign):
+                self._answer_token(request, outcome, None)
+                continue
+            self._log.warning("no sign for %r: %s", request.channel, outcome.reason)
+            self._drive(partial(_refuse, proto, request, outcome.reason))
+
     def _token_source(self, event: TokenRequested) -> Callable[[], Any]:
+        if event.channel is None and self._get_credentials is not None:
+            return self._get_credentials
         return source_for(event, self._get_token, self._subs)
 
     def _fetch_token_now(self, event: TokenRequested) -> None:
@@ -276,7 +394,7 @@ class ClientBase(Routing[S]):
         is the token (None or "": unauthorized, §6.3). A token of another type (bytes
         from PyJWT 1.x), or one the core refuses, fails the request, logged."""
         proto = self._proto
-        if error is None and token is not None and not isinstance(token, str):
+        if error is None and token is not None and not isinstance(token, _TOKEN_TYPES):
             error = LocalProtocolError(f"get_token returned {type(token).__name__}, not str")
             self._log.error("get_token for %r: %s", event.channel, error)
         if isinstance(error, Unauthorized):
@@ -285,7 +403,7 @@ class ClientBase(Routing[S]):
             self._drive(lambda now: proto.token_failed(event, now=now))
         else:
             try:
-                self._call(lambda now: proto.provide_token(event, str(token or ""), now=now))
+                self._call(lambda now: proto.provide_token(event, token or "", now=now))
             except LocalProtocolError as refused:
                 self._log.error("get_token for %r: the core refused it: %s", event.channel, refused)
                 self._drive(lambda now: proto.token_failed(event, now=now))
@@ -295,56 +413,81 @@ class ClientBase(Routing[S]):
     def _pending(self) -> Pending[Any]:
         return Pending(self._new_wakeup())
 
-    def _start_connect(self) -> Pending[None]:
+    def _start_connect(self, credentials: object = None) -> Pending[None]:
         """Settled at once when connected; else by Connected, or a terminal
-        Disconnected (``ReplyError`` / ``Unauthorized`` / ``ClientDisconnected``)."""
+        Disconnected (``ReplyError`` / ``Unauthorized`` / ``ClientDisconnected``).
+        ``credentials`` (``connect_credentials``) replace those given before."""
         pending: Pending[None] = self._pending()
+        connect = lambda now: self._proto.connect(now=now, credentials=credentials)  # noqa: E731
         if self.state is ClientState.CONNECTED:
+            if credentials is not None:  # kept for the next connection
+                self._call(connect)
             pending.set_result(None)
             return pending
         self._connecting.append(pending)
         try:
-            self._call(lambda now: self._proto.connect(now=now))
+            self._call(connect)
         except BaseException:
             self._connecting.remove(pending)
             raise
         return pending
 
     def _command(
-        self, name: str, channel: str | None, issue: Callable[[float], int], kind: type[T]
+        self,
+        name: str,
+        channel: str | None,
+        issue: Callable[[float], int],
+        kind: type[T],
+        uid: str | None = None,
     ) -> Pending[T]:
         """Issue a command; its Pending gets the core's result or error (``kind`` is
         the result's type, for mypy). The core times commands out by itself."""
         pending: Pending[T] = self._pending()
         with self._lock:
             request = issue(self._now())
-            self._requests[request] = (name, channel, pending)
+            self._requests[request] = (name, channel, pending, uid or "")
             try:
                 self._pump()  # after registering: the reply may be queued already
             except Exception as error:
                 self._fail(error)
         return pending
 
-    def _start_publish(self, channel: str, data: Any) -> Pending[PublishResult]:
+    def _start_publish(
+        self, channel: str, data: Any, uid: str | None = None
+    ) -> Pending[PublishResult]:
         proto = self._proto
-        issue = lambda now: proto.publish(channel, data, now=now)  # noqa: E731
-        return self._command("publish", channel, issue, PublishResult)
+        issue = lambda now: proto.publish(channel, data, now=now, uid=uid)  # noqa: E731
+        return self._command("publish", channel, issue, PublishResult, uid)
 
     def _start_history(
-        self, channel: str, limit: int, since: StreamPosition | None, reverse: bool
+        self,
+        channel: str,
+        limit: int,
+        since: StreamPosition | None,
+        reverse: bool,
+        uid: str | None = None,
     ) -> Pending[HistoryResult]:
         """``limit`` 0 gives only the stream's top position, -1 everything (§2.3)."""
         proto = self._proto
 
         def issue(now: float) -> int:
-            return proto.history(channel, now=now, limit=limit, since=since, reverse=reverse)
+            return proto.history(
+                channel, now=now, limit=limit, since=since, reverse=reverse, uid=uid
+            )
 
-        return self._command("history", channel, issue, HistoryResult)
+        return self._command("history", channel, issue, HistoryResult, uid)
 
-    def _start_presence(self, channel: str) -> Pending[PresenceResult]:
+    def _start_presence(self, channel: str, uid: str | None = None) -> Pending[PresenceResult]:
         proto = self._proto
-        issue = lambda now: proto.presence(channel, now=now)  # noqa: E731
-        return self._command("presence", channel, issue, PresenceResult)
+        issue = lambda now: proto.presence(channel, now=now, uid=uid)  # noqa: E731
+        return self._command("presence", channel, issue, PresenceResult, uid)
+
+    def _start_ping(self, data: str, uid: str | None = None) -> Pending[PingResult]:
+        """1.x: the client ``ping`` command, ``data`` echoed (LEGACY-V1.md §2.8);
+        the current protocol has none (the core says so: LocalProtocolError)."""
+        proto = self._proto
+        issue = lambda now: proto.ping(data, now=now, uid=uid)  # noqa: E731
+        return self._command("ping", None, issue, PingResult, uid)
 
     def _start_presence_stats(self, channel: str) -> Pending[PresenceStatsResult]:
         proto = self._proto
@@ -381,7 +524,7 @@ class ClientBase(Routing[S]):
             for pendings in lists:
                 if pending in pendings:
                     pendings.remove(pending)
-            for request, (_, _, waiting) in list(self._requests.items()):
+            for request, (_, _, waiting, _) in list(self._requests.items()):
                 if waiting is pending:
                     del self._requests[request]
 

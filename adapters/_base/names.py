@@ -8,6 +8,11 @@ those of server-side subscriptions, which go to the client (PROTOCOL.md §6.5).
 names are aliases (:data:`SEED_ALIASES`) or name the reply to a command
 (:data:`REPLY_NAMES`, a :class:`CommandReplied`). The table is in
 ``docs/events.md``. Adapter policy, not protocol: the core has no callbacks.
+
+In the 1.x dialect the seed's names keep the seed's meaning (DESIGN "The 1.x
+dialect", :data:`CLIENT_WIDE`): ``message`` is a channel publication, and
+``message``, ``join`` and ``leave`` registered on the client fire for every
+channel, as the Perl module's did.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from centrifugo_proto.events import (
 
 __all__ = [
     "CALLBACK_NAMES",
+    "CLIENT_WIDE",
     "REPLY_NAMES",
     "SEED_ALIASES",
     "Callback",
@@ -46,6 +52,7 @@ __all__ = [
     "CommandReplied",
     "TransportFailed",
     "callback_target",
+    "client_wide",
     "event_name",
 ]
 
@@ -103,6 +110,9 @@ class CommandReplied:
     request: int | None = None
     result: Any = None
     error: CentrifugoError | None = None
+    #: 1.x: the uid of the command answered (the result's or the error reply's; the
+    #: caller's own when no reply came); "" in the current protocol.
+    uid: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -120,10 +130,26 @@ SEED_ALIASES: Final[dict[str, str]] = {
     "disconnect": "disconnected",
 }
 
+#: Dialect name → the names whose callbacks on the client fire for every channel's
+#: event, not only for server-side subscriptions. In 1.x (``"v1"``) ``message`` is a
+#: channel publication: the callback gets the :class:`~centrifugo_proto.Publication`
+#: (``channel``, ``data``, ``uid``, ``info``), as the seed's ``message`` got the
+#: message body (LEGACY-V1.md §3, §8 "Events").
+CLIENT_WIDE: Final[dict[str, frozenset[str]]] = {
+    "v1": frozenset({"message", "join", "leave"}),
+}
+
+
+def client_wide(dialect: str) -> frozenset[str]:
+    """The :data:`CLIENT_WIDE` names of ``dialect`` (none for a dialect not listed)."""
+    return CLIENT_WIDE.get(dialect, frozenset())
+
+
 #: Seed names for the reply to a command (the callback gets a :class:`CommandReplied`);
-#: ``presence_stats`` and ``rpc`` are this client's additions.
+#: ``presence_stats`` and ``rpc`` are this client's additions. ``ping`` (1.x) names
+#: the reply to ``ping()`` as well as a server ping (:class:`PingReceived`).
 REPLY_NAMES: Final = frozenset(
-    {"subscribe", "unsubscribe", "publish", "presence", "history", "presence_stats", "rpc"}
+    {"subscribe", "unsubscribe", "publish", "presence", "history", "presence_stats", "rpc", "ping"}
 )
 
 _EVENT_NAMES: Final = frozenset(CALLBACK_NAMES.values()) | {"ws_error"} | REPLY_NAMES

@@ -27,6 +27,7 @@ from centrifugo_proto.events import (
     TokenRequested,
     Unsubscribed,
 )
+from centrifugo_proto.results import Publication
 
 from .names import Callback, Callbacks, CommandReplied, callback_target
 from .subscription import SubscriptionBase
@@ -43,8 +44,12 @@ class Routing(Callbacks, Generic[S]):
     def __init__(self) -> None:
         super().__init__()
         self._subs: dict[str, S] = {}
-        #: request handle → (command, channel, its wait)
-        self._requests: dict[int, tuple[str, str | None, Pending[Any]]] = {}
+        #: request handle → (command, channel, its wait, the caller's uid or "")
+        self._requests: dict[int, tuple[str, str | None, Pending[Any], str]] = {}
+        #: Names the client's callbacks hear for every channel (``names.CLIENT_WIDE``).
+        self._client_wide: frozenset[str] = frozenset()
+        #: 1.x: a publication is also the seed's ``message`` (set with ``_client_wide``).
+        self._messages = False
         self._connecting: list[Pending[None]] = []
         #: The last connection error the core reported, for a connect that times out.
         self._last_error: BaseException | None = None
@@ -67,6 +72,11 @@ class Routing(Callbacks, Generic[S]):
         """Fetch the token where user callbacks cannot block it, then answer the core."""
         raise NotImplementedError
 
+    def _token_requested(self, event: TokenRequested) -> None:
+        """Who answers ``event``: the token source (the client base also knows the
+        1.x auth endpoint)."""
+        self._request_token(event)
+
     def _schedule(self, callback: Callback, event: Any) -> None:
         """Run ``callback(event)`` later, in order, off the reading path."""
         raise NotImplementedError
@@ -82,6 +92,8 @@ class Routing(Callbacks, Generic[S]):
                 sub._deliver(event.publication)
             for callback in (sub or self)._callbacks.get("publication", ()):
                 self._schedule(callback, event)
+            if self._messages:  # 1.x: the seed's ``message`` (names.CLIENT_WIDE)
+                self._seed_message(sub, event.publication)
             return
         if isinstance(event, CommandSucceeded | CommandFailed):
             self._command_done(event)
@@ -91,7 +103,7 @@ class Routing(Callbacks, Generic[S]):
         elif kind is CloseTransport:
             self._close_transport()
         elif isinstance(event, TokenRequested):
-            self._request_token(event)
+            self._token_requested(event)
         elif isinstance(event, StartTls):
             self._start_tls(event)
         elif isinstance(event, ErrorOccurred) and event.channel is None:
@@ -109,6 +121,16 @@ class Routing(Callbacks, Generic[S]):
             self._subscription_done(sub, event)
         for callback in (sub or self)._callbacks.get(name, ()):
             self._schedule(callback, event)
+        if sub is not None and name in self._client_wide:
+            for callback in self._callbacks.get(name, ()):
+                self._schedule(callback, event)
+
+    def _seed_message(self, sub: S | None, pub: Publication) -> None:
+        """``message`` callbacks of the subscription, then of the client, get ``pub``."""
+        for target in (sub, self):
+            if target is not None:
+                for callback in target._callbacks.get("message", ()):
+                    self._schedule(callback, pub)
 
     def _settle_connects(self, result: None, error: BaseException | None) -> None:
         pendings, self._connecting = self._connecting, []
@@ -122,7 +144,7 @@ class Routing(Callbacks, Generic[S]):
         entry = self._requests.pop(event.request, None)
         if entry is None:
             return  # a wait that gave up, or a command issued past the adapter
-        command, channel, pending = entry
+        command, channel, pending, uid = entry
         if isinstance(event, CommandSucceeded):
             result, error = event.result, None
             pending.set_result(result)
@@ -132,7 +154,12 @@ class Routing(Callbacks, Generic[S]):
         callbacks = self._callbacks.get(command)
         if callbacks:
             reply = CommandReplied(
-                command=command, request=event.request, channel=channel, result=result, error=error
+                command=command,
+                request=event.request,
+                channel=channel,
+                result=result,
+                error=error,
+                uid=_uid_of(result if error is None else error) or uid,
             )
             for callback in callbacks:
                 self._schedule(callback, reply)
@@ -147,7 +174,12 @@ class Routing(Callbacks, Generic[S]):
                 sub._buffer.epoch = event.position.epoch
             for pending in pendings:
                 pending.set_result(event)
-            reply = CommandReplied(command="subscribe", channel=sub.channel, result=event.result)
+            reply = CommandReplied(
+                command="subscribe",
+                channel=sub.channel,
+                result=event.result,
+                uid=event.result.uid,
+            )
         else:
             if pendings:
                 error = event.error or SubscriptionCancelled(
@@ -156,8 +188,18 @@ class Routing(Callbacks, Generic[S]):
                 for pending in pendings:
                     pending.set_exception(error)
             if event.error is not None:  # refused by the server or the token source
-                reply = CommandReplied(command="subscribe", channel=sub.channel, error=event.error)
+                reply = CommandReplied(
+                    command="subscribe",
+                    channel=sub.channel,
+                    error=event.error,
+                    uid=_uid_of(event.error),
+                )
             else:
                 reply = CommandReplied(command="unsubscribe", channel=sub.channel)
         for callback in self._callbacks.get(reply.command, ()):
             self._schedule(callback, reply)
+
+
+def _uid_of(answer: object) -> str:
+    """The 1.x uid a result or a reply error carries ("" for one without)."""
+    return str(getattr(answer, "uid", ""))

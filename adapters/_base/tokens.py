@@ -21,19 +21,19 @@ from centrifugo_proto.events import TokenRequested
 __all__ = ["check_token_source", "not_awaitable", "source_for"]
 
 
-def check_token_source(getter: object, *, awaitable: bool) -> None:
+def check_token_source(getter: object, *, awaitable: bool, what: str = "get_token") -> None:
     """Refuse, at construction, a source that is not callable, or an async one
     where the adapter cannot await it."""
     if getter is None:
         return
     if not callable(getter):
-        raise LocalProtocolError(f"get_token must be callable, got {getter!r}")
+        raise LocalProtocolError(f"{what} must be callable, got {getter!r}")
     if not awaitable and (
         inspect.iscoroutinefunction(getter)
         or inspect.iscoroutinefunction(getattr(getter, "__call__", None))  # noqa: B004
     ):
         raise LocalProtocolError(
-            f"get_token {getter!r} is an async function: the blocking adapter calls it on "
+            f"{what} {getter!r} is an async function: the blocking adapter calls it on "
             "a thread of its own and cannot await it; give a plain function (or use the "
             "asyncio or trio adapter)"
         )
