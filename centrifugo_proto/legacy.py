@@ -306,6 +306,9 @@ class LegacySubscription(ClientSubscription):
         #: The uid of the last message delivered (``last`` of the next recovery).
         self.last_uid = ""
         self._asked = False
+        #: The uids the last subscribe recovered: the server may send some of them
+        #: live too, after its reply (published as it read its history).
+        self._recovered: frozenset[str] = frozenset()
 
     def _request(self) -> SubscribeRequest:
         sign: ChannelSign | None = self._token
@@ -332,6 +335,7 @@ class LegacySubscription(ClientSubscription):
             for p in result.publications
             if p.uid != self.last_uid
         ]
+        self._recovered = frozenset(p.uid for p in recovered)
         if recovered:
             self.last_uid = recovered[-1].uid
         elif result.last and not self._asked:
@@ -354,7 +358,7 @@ class LegacySubscription(ClientSubscription):
 
     def publication(self, pub: Publication, now: float) -> Publication | None:
         if pub.uid:
-            if pub.uid == self.last_uid:
+            if pub.uid == self.last_uid or pub.uid in self._recovered:
                 return None  # delivered already (a recovered one arriving live too)
             self.last_uid = pub.uid
         return pub if pub.channel == self.channel else attrs.evolve(pub, channel=self.channel)

@@ -148,3 +148,31 @@ def test_an_error_reply_carries_the_uid_of_its_command():
     (ended,) = only(server.send(refusal, now=1.0), Unsubscribed)
     assert isinstance(ended.error, ReplyError)
     assert ended.error.uid == command["uid"]
+
+
+def test_recovered_messages_the_server_also_sends_live_are_delivered_once():
+    """1.8.0 reads its history for ``recover`` while publications go on: one that
+    made it into the recovered list may still arrive live after the reply."""
+    from legacy_serverside import message
+
+    from centrifugo_proto import PublicationReceived
+
+    client, server = connected()
+    client.subscribe("news", recoverable=True, now=1.0)
+    (command,) = server.commands()
+    server.send(subscribed(command), now=1.0)
+    server.send(message("news", 1, "U1"), now=1.0)
+    server.close({"reason": "shutting down", "reconnect": True}, now=2.0)
+    client.handle_timeout(now=client.next_deadline())
+    server.connect(now=3.0, client="c2")
+    (command,) = server.commands()
+    assert command["params"] == {"channel": "news", "recover": True, "last": "U1"}
+    newest_first = [
+        {"uid": "U3", "channel": "news", "data": 3},
+        {"uid": "U2", "channel": "news", "data": 2},
+    ]
+    events = server.send(subscribed(command, messages=newest_first, recovered=True), now=3.0)
+    live = [message("news", n, f"U{n}") for n in (2, 3, 4)]
+    for entry in live:
+        events += server.send(entry, now=3.0)
+    assert [e.publication.data for e in only(events, PublicationReceived)] == [2, 3, 4]
