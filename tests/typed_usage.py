@@ -16,7 +16,9 @@ from typing_extensions import assert_type
 from centrifugo_proto import (
     ClientOptions,
     ClientState,
+    Credentials,
     HistoryResult,
+    PingResult,
     PresenceResult,
     PresenceStatsResult,
     Publication,
@@ -145,5 +147,124 @@ def use_blocking(url: str, token: str, channel: str) -> dict[str, Any]:
         client.connect()
         results["reconnected"] = client.state
         client.send({"fire": "forget"}, timeout=5)  # the last: the server may disconnect
+    results["closed"] = client.state
+    return results
+
+
+# -- the 1.x dialect (DESIGN "The 1.x dialect"; docs/legacy.md) ------------------------------
+
+
+async def use_legacy_asyncio(
+    url: str, auth_endpoint: str, credentials: Credentials, channel: str, private: str
+) -> dict[str, Any]:
+    client = asyncio_adapter.Client(
+        url,
+        protocol="v1",
+        auth_endpoint=auth_endpoint,
+        max_alive_period=30,
+        refresh_period=5,
+        get_credentials=lambda: credentials,
+        options=OPTIONS,
+    )
+    assert_type(client.on("connect", print).on("message", print), asyncio_adapter.Client)
+    try:
+        return await _use_legacy_async(client, credentials, channel, private)
+    finally:
+        await client.close()
+
+
+async def use_legacy_trio(
+    url: str, auth_endpoint: str, credentials: Credentials, channel: str, private: str
+) -> dict[str, Any]:
+    async def fetch() -> Credentials:  # an async source: the async adapters await it
+        return credentials
+
+    client = trio_adapter.Client(
+        url, protocol="v1", auth_endpoint=auth_endpoint, get_credentials=fetch, options=OPTIONS
+    )
+    async with client as entered:  # connected with get_credentials' answer
+        assert_type(entered, trio_adapter.Client)
+        return await _use_legacy_async(entered, credentials, channel, private)
+
+
+async def _use_legacy_async(
+    client: AsyncClient, credentials: Credentials, channel: str, private: str
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    connected = await client.connect(
+        user=credentials.user,
+        timestamp=credentials.timestamp,
+        token=credentials.token,
+        info=credentials.info,
+        timeout=5,
+    )
+    assert_type(connected, AsyncClient)
+    assert_type(client.client_id, str | None)
+    sub = assert_type(await client.subscribe(channel), AsyncSubscription)
+    results["private"] = assert_type(await client.subscribe(private), AsyncSubscription).state
+    results["publish"] = assert_type(
+        await client.publish(channel, {"n": 1}, uid="typed-1", timeout=5), PublishResult
+    )
+    assert_type(await sub.publish({"n": 2}, uid="typed-2"), PublishResult)
+    results["presence"] = assert_type(await client.presence(channel, uid="typed-p"), PresenceResult)
+    assert_type(await sub.presence(uid="typed-sp"), PresenceResult)
+    results["history"] = assert_type(await client.history(channel, uid="typed-h"), HistoryResult)
+    assert_type(await sub.history(uid="typed-sh"), HistoryResult)
+    results["ping"] = assert_type(await client.ping(), PingResult)
+    results["ping_data"] = assert_type(
+        await client.ping("hey", uid="typed-ping", timeout=5), PingResult
+    )
+    await client.unsubscribe(channel)
+    await client.disconnect()
+    await client.connect()  # the credentials given before
+    results["reconnected"] = client.state
+    return results
+
+
+def use_legacy_blocking(
+    url: str, auth_endpoint: str, credentials: Credentials, channel: str, private: str
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    client = blocking_adapter.Client(
+        url,
+        protocol="v1",
+        auth_endpoint=auth_endpoint,
+        max_alive_period=30,
+        refresh_period=5,
+        get_credentials=lambda: credentials,
+        options=OPTIONS,
+    )
+    assert_type(client.on("connect", print).on("message", print), blocking_adapter.Client)
+    try:
+        connected = client.connect(
+            user=credentials.user,
+            timestamp=credentials.timestamp,
+            token=credentials.token,
+            info=credentials.info,
+            timeout=5,
+        )
+        assert_type(connected, blocking_adapter.Client)
+        assert_type(client.client_id, str | None)
+        sub = assert_type(client.subscribe(channel), blocking_adapter.Subscription)
+        private_sub = client.subscribe(private)
+        results["private"] = assert_type(private_sub, blocking_adapter.Subscription).state
+        results["publish"] = assert_type(
+            client.publish(channel, {"n": 1}, uid="typed-1", timeout=5), PublishResult
+        )
+        assert_type(sub.publish({"n": 2}, uid="typed-2"), PublishResult)
+        results["presence"] = assert_type(client.presence(channel, uid="typed-p"), PresenceResult)
+        assert_type(sub.presence(uid="typed-sp"), PresenceResult)
+        results["history"] = assert_type(client.history(channel, uid="typed-h"), HistoryResult)
+        assert_type(sub.history(uid="typed-sh"), HistoryResult)
+        results["ping"] = assert_type(client.ping(), PingResult)
+        results["ping_data"] = assert_type(
+            client.ping("hey", uid="typed-ping", timeout=5), PingResult
+        )
+        client.unsubscribe(channel)
+        client.disconnect()
+        client.connect()  # the credentials given before
+        results["reconnected"] = client.state
+    finally:
+        client.close()
     results["closed"] = client.state
     return results

@@ -73,9 +73,9 @@ class Routing(Callbacks, Generic[S]):
         raise NotImplementedError
 
     def _token_requested(self, event: TokenRequested) -> None:
-        """Who answers ``event``: the token source (the client base also knows the
-        1.x auth endpoint)."""
-        self._request_token(event)
+        """Send ``event`` to what answers it: a token source (``_request_token``), or
+        the 1.x auth endpoint (the client base decides)."""
+        raise NotImplementedError
 
     def _schedule(self, callback: Callback, event: Any) -> None:
         """Run ``callback(event)`` later, in order, off the reading path."""

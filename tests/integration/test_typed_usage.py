@@ -16,17 +16,26 @@ from typing import Any
 import pytest
 import trio
 from drivers import token_for, unique
-from typed_usage import use_asyncio, use_blocking, use_trio
+from typed_usage import (
+    use_asyncio,
+    use_blocking,
+    use_legacy_asyncio,
+    use_legacy_blocking,
+    use_legacy_trio,
+    use_trio,
+)
 
 from centrifugo_proto import (
     ClientState,
+    Credentials,
     HistoryResult,
+    PingResult,
     PresenceResult,
     PublishResult,
     RpcResult,
     SubscriptionState,
 )
-from harness import CentrifugoServer
+from harness import AuthEndpoint, CentrifugoServer, LegacyServer
 
 
 def run(kind: str, url: str, token: str, channel: str) -> dict[str, Any]:
@@ -57,3 +66,29 @@ def test_every_public_method_does_what_its_type_says(
     assert results["reconnected"] is ClientState.CONNECTED
     assert results["closed"] is ClientState.CLOSED
     assert SubscriptionState.UNSUBSCRIBED  # the states the example reads
+
+
+def run_legacy(kind: str, *args: Any) -> dict[str, Any]:
+    if kind == "asyncio":
+        return asyncio.run(use_legacy_asyncio(*args))
+    if kind == "trio":
+        return trio.run(partial(use_legacy_trio, *args))
+    return use_legacy_blocking(*args)
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "trio", "blocking"])
+def test_every_public_method_of_the_1x_dialect_does_what_its_type_says(
+    kind: str, legacy_server: LegacyServer, legacy_auth: AuthEndpoint
+) -> None:
+    channel, private = unique(f"public:typed-{kind}-"), unique(f"$typed-{kind}-")
+    made = legacy_server.credentials(unique("typed-"))
+    credentials = Credentials(made.user, made.timestamp, made.token)
+    results = run_legacy(kind, legacy_server.ws_url, legacy_auth.url, credentials, channel, private)
+    assert results["private"] is SubscriptionState.SUBSCRIBED
+    assert results["publish"] == PublishResult(uid="typed-1")
+    assert results["presence"].uid == "typed-p"
+    assert [p.data for p in results["history"].publications] == [{"n": 1}, {"n": 2}]
+    assert results["history"].uid == "typed-h"
+    assert results["ping"].data == ""
+    assert results["ping_data"] == PingResult(data="hey", uid="typed-ping")
+    assert results["reconnected"] is ClientState.CONNECTED

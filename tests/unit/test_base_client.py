@@ -644,6 +644,8 @@ def test_the_last_error_keeps_what_the_core_reported():
         ("_close_transport", ()),
         ("_start_tls", (None,)),
         ("_request_token", (None,)),
+        ("_token_requested", (None,)),
+        ("_request_signs", (None,)),
         ("_schedule", (None, None)),
         ("_make_subscription", ("chat", {})),
     ],

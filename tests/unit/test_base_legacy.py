@@ -50,7 +50,8 @@ class V1Client(Client):
     # -- the 1.x server's side (LEGACY-V1.md §1) --
 
     def commands(self) -> list[dict[str, Any]]:
-        assert self.server is not None and self.server.ws is not None
+        assert self.server is not None
+        assert self.server.ws is not None
         raw, self.server.ws.messages = self.server.ws.messages, []
         out: list[dict[str, Any]] = []
         for message in raw:
@@ -59,7 +60,8 @@ class V1Client(Client):
         return out
 
     def send(self, *entries: dict[str, Any]) -> None:
-        assert self.server is not None and self.server.ws is not None
+        assert self.server is not None
+        assert self.server.ws is not None
         body = entries[0] if len(entries) == 1 else list(entries)
         data = self.server.ws.send_text(json.dumps(body))
         self._call(lambda now: self._proto.receive_data(data, now=now))
@@ -104,7 +106,7 @@ def test_the_seed_options_are_checked_and_reach_the_core():
         v1(get_credentials="creds")
     with pytest.raises(LocalProtocolError):
         v1(auth_endpoint="ftp://backend/auth")
-    with pytest.raises(LocalProtocolError, match="auth_endpoint is for the 1.x dialect"):
+    with pytest.raises(LocalProtocolError, match=r"auth_endpoint is for the 1\.x dialect"):
         Client(ENDPOINT, auth_endpoint=AUTH)
 
     class Blocking(V1Client):
@@ -113,7 +115,7 @@ def test_the_seed_options_are_checked_and_reach_the_core():
     async def fetch() -> Credentials:
         return CREDS
 
-    with pytest.raises(LocalProtocolError, match="get_credentials .* is an async function"):
+    with pytest.raises(LocalProtocolError, match=r"get_credentials .* is an async function"):
         Blocking(ENDPOINT, protocol="v1", get_credentials=fetch)
 
 
@@ -157,7 +159,8 @@ def test_every_reply_fires_its_seed_event_with_its_uid():
     assert outcome(ping) == ("result", PingResult(data="hey", uid="p-1"))
     assert outcome(presence)[1].uid == "who"  # type: ignore[index]
     failed = outcome(history)
-    assert failed is not None and isinstance(failed[1], ReplyError)
+    assert failed is not None
+    assert isinstance(failed[1], ReplyError)
     seen: list[CommandReplied] = []
     for name in ("ping", "presence", "history", "publish"):
         client.on(name, seen.append)
@@ -258,7 +261,8 @@ def test_an_endpoint_that_cannot_be_reached_refuses_every_channel_of_the_batch()
     ]
     client._answer_signs(batch, answers)
     error = outcome(pending)
-    assert error is not None and isinstance(error[1], Unauthorized)
+    assert error is not None
+    assert isinstance(error[1], Unauthorized)
     assert "could not be reached" in str(error[1])
 
 
@@ -288,3 +292,13 @@ def test_a_channel_sign_from_a_source_is_accepted():
     client._answer_token(request, ChannelSign("s" * 64), None)
     (command,) = client.commands()
     assert command["params"]["sign"] == "s" * 64
+
+
+def test_a_publication_for_a_channel_the_adapter_does_not_hold_goes_to_the_clients_message():
+    from centrifugo_proto import PublicationReceived
+
+    client = connected()
+    seen: list[Any] = []
+    client.on("message", seen.append)
+    client._route(PublicationReceived(publication=Publication(channel="gone", data=1)))
+    assert [e.data for _, e in client.scheduled if isinstance(e, Publication)] == [1]
