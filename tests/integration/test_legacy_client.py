@@ -43,6 +43,14 @@ from centrifugo_proto.codecs.legacy import LegacyCodec
 from harness import AuthEndpoint, CredentialsSource, LegacyServer, LegacyServerFactory
 from harness.legacy_auth import ALL
 
+
+@pytest.fixture
+def codec() -> str:
+    """JSON only: the 1.x protocol has no other codec (LEGACY-V1.md §1); each test
+    runs once per adapter."""
+    return "json"
+
+
 #: Short backoff, so reconnects in these tests take tens of milliseconds.
 FAST = ClientOptions(timeout=5.0, min_reconnect_delay=0.05, max_reconnect_delay=0.3)
 
@@ -166,7 +174,7 @@ def test_refresh_through_get_credentials_outlives_the_connection_lifetime(
             assert not [e for e in list(seen.events.queue) if isinstance(e, Connecting)]
             assert get_credentials.recorded.calls >= 3
 
-    on_every_adapter(scenario)
+    on_every_adapter(scenario, codecs=["json"])
 
 
 def test_a_connection_past_its_lifetime_without_refresh_reconnects_after_expired(
@@ -197,7 +205,7 @@ def test_a_connection_past_its_lifetime_without_refresh_reconnects_after_expired
             assert again.client_id != first
             assert get_credentials.recorded.calls == 2  # the refused refresh, the reconnect
 
-    on_every_adapter(scenario)
+    on_every_adapter(scenario, codecs=["json"])
 
 
 # -- subscriptions, messages, join/leave, presence, history, ping -------------------------
@@ -235,18 +243,21 @@ def test_a_message_published_through_the_signed_api_comes_with_its_uid_and_data(
     api = adapter.module.LegacyApiClient(
         f"{legacy_server.http_url}/api/", secret=legacy_server.secret
     )
-    with v1_client(adapter, legacy_server, "42") as client:
-        seen = Events(client, "message")
-        sub = client.subscribe(channel)
-        adapter.call(api.publish, channel, {"n": 1}, uid="api-uid-1")
-        message = seen.next(Publication)
-        assert (message.channel, message.data, message.uid) == (channel, {"n": 1}, "api-uid-1")
-        assert message.info is None  # an API publish has no publisher
-        (pub,) = sub.take(1)
-        assert pub == message
-        legacy_server.publish(channel, {"n": 2})  # the harness's own signed call
-        assert seen.next(Publication).data == {"n": 2}
-    adapter.call(api.aclose if adapter.kind != "blocking" else api.close)
+    try:
+        with v1_client(adapter, legacy_server, "42") as client:
+            seen = Events(client, "message")
+            sub = client.subscribe(channel)
+            adapter.call(api.publish, channel, {"n": 1}, uid="api-uid-1")
+            message = seen.next(Publication)
+            assert (message.channel, message.data) == (channel, {"n": 1})
+            assert message.uid == "api-uid-1"
+            assert message.info is None  # an API publish has no publisher
+            (pub,) = sub.take(1)
+            assert pub == message
+            legacy_server.publish(channel, {"n": 2})  # the harness's own signed call
+            assert seen.next(Publication).data == {"n": 2}
+    finally:
+        adapter.call(api.close if adapter.kind == "blocking" else api.aclose)
 
 
 def test_join_and_leave_between_two_clients(adapter: Runner, legacy_server: LegacyServer) -> None:
@@ -514,4 +525,4 @@ def test_a_cut_during_a_stream_recovers_every_missed_message_once_in_order(
         finally:
             client.close()
 
-    on_every_adapter(scenario)
+    on_every_adapter(scenario, codecs=["json"])
