@@ -23,6 +23,7 @@ What differs from the current protocol, and where it is decided here:
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -42,8 +43,15 @@ from .commands import (
     UnsubscribeRequest,
 )
 from .dialect import CURRENT, CloseAdvice
-from .errors import LocalProtocolError
-from .events import PublicationReceived, PublicationsLost, Subscribed
+from .errors import LocalProtocolError, ReplyError
+from .events import (
+    JoinReceived,
+    LeaveReceived,
+    PublicationReceived,
+    PublicationsLost,
+    Subscribed,
+)
+from .messages import Join, Leave
 from .options import SubscriptionOptions
 from .results import Publication, SubscribeResult
 from .states import SubscriptionInput
@@ -292,6 +300,10 @@ class LegacyDialect:
 LEGACY: Final = LegacyDialect()
 
 
+#: What a 1.x subscription holds at most while its subscribe is in flight.
+_MAX_EARLY: Final = 4096
+
+
 class LegacySubscription(ClientSubscription):
     """A 1.x subscription: recovery by the uid of the last message (LEGACY-V1.md §2.3).
 
@@ -309,6 +321,33 @@ class LegacySubscription(ClientSubscription):
         #: The uids the last subscribe recovered: the server may send some of them
         #: live too, after its reply (published as it read its history).
         self._recovered: frozenset[str] = frozenset()
+        #: What came for the channel while its subscribe was in flight (see `hold`).
+        self._early: deque[Publication | Join | Leave] = deque()
+        self._early_dropped = 0
+
+    def send_subscribe(self, now: float) -> None:
+        self._forget_early()  # held for a subscribe before this one
+        super().send_subscribe(now)
+
+    def hold(self, item: Publication | Join | Leave) -> bool:
+        # 1.8.0 adds the subscriber to the channel before it reads the history it
+        # recovers from, and sends its own join before the reply (LEGACY-V1.md §11.2):
+        # a message published meanwhile comes before the reply, and would be lost.
+        # Kept for the reply, up to a bound on what a server can make us hold.
+        if self._inflight is None:
+            return False
+        early = self._early
+        if len(early) == _MAX_EARLY and isinstance(early.popleft(), Publication):
+            self._early_dropped += 1  # the oldest, as a full buffer does (the loss first)
+        early.append(item)
+        return True
+
+    def _forget_early(self) -> None:
+        self._early, self._early_dropped = deque(), 0
+
+    def _on_subscribe_error(self, error: ReplyError, now: float) -> None:
+        self._forget_early()
+        super()._on_subscribe_error(error, now)
 
     def _request(self) -> SubscribeRequest:
         sign: ChannelSign | None = self._token
@@ -355,6 +394,21 @@ class LegacySubscription(ClientSubscription):
         if self._asked and not result.recovered:
             # ``last`` fell out of history: what came between is gone (§2.3).
             emit(PublicationsLost(channel=self.channel, since=None, reason="recovery failed"))
+        early, dropped = self._early, self._early_dropped
+        self._forget_early()
+        if dropped:
+            emit(
+                PublicationsLost(
+                    channel=self.channel, since=None, reason="buffer full", count=dropped
+                )
+            )
+        for item in early:  # newer than the history, or in it (then skipped)
+            if isinstance(item, Publication):
+                if (delivered := self.publication(item, now)) is not None:
+                    emit(PublicationReceived(publication=delivered))
+            else:
+                event = JoinReceived if isinstance(item, Join) else LeaveReceived
+                emit(event(channel=self.channel, info=item.info))
 
     def publication(self, pub: Publication, now: float) -> Publication | None:
         if pub.uid:
@@ -364,6 +418,7 @@ class LegacySubscription(ClientSubscription):
         return pub if pub.channel == self.channel else attrs.evolve(pub, channel=self.channel)
 
     def connection_lost(self) -> None:
+        self._forget_early()
         # A sign is for one connection id: the next connection needs a new one (§6),
         # and a sign still being fetched for this one is stale once it comes.
         if _private(self.channel):

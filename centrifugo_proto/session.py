@@ -215,6 +215,8 @@ class Session(ConnectionLifecycle):
                     elif (delivered := sub.publication(message, now)) is not None:
                         emit(PublicationReceived(publication=delivered))
                     continue  # a client subscription never ends the connection
+                if sub is not None and sub.hold(message):
+                    continue  # before its subscribe reply (a 1.x server, legacy.py)
                 if message.channel in server_subs:
                     # A server-side delta that does not apply reconnects (server_subs.py).
                     server_subs.publication(message.channel, message, now)
@@ -245,7 +247,7 @@ class Session(ConnectionLifecycle):
             if held:
                 event = JoinReceived if isinstance(body, Join) else LeaveReceived
                 self.emit(event(channel=channel, info=body.info))
-            elif channel in self._server_subs:
+            elif (sub is None or not sub.hold(body)) and channel in self._server_subs:
                 self._server_subs.join_or_leave(channel, body)
         elif isinstance(body, ServerUnsubscribe):
             if held:

@@ -43,7 +43,7 @@ from .events import (
     TokenRefreshed,
     Unsubscribed,
 )
-from .messages import Reply
+from .messages import Join, Leave, Reply
 from .options import ClientOptions, SubscriptionOptions
 from .registry import Pending
 from .results import Publication, StreamPosition, SubRefreshResult, SubscribeResult
@@ -461,6 +461,14 @@ class ClientSubscription:
         self._host.emit(Subscribing(channel=self.channel, code=code, reason=reason))
         self._cancel_timers()
         self.send_subscribe(now)
+
+    def hold(self, item: Publication | Join | Leave) -> bool:
+        """A publication, join or leave of this channel while it is not subscribed:
+        True if kept for when the subscribe reply comes. Not here: a current server
+        sends nothing of a channel before its subscribe reply (it joins the live
+        stream and the history under one lock, §6.5), so what comes then belongs
+        to an earlier subscription and is dropped."""
+        return False
 
     def publication(self, pub: Publication, now: float) -> Publication | None:
         """Check a publication's position and rebuild its payload from a delta; what
