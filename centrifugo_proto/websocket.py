@@ -299,15 +299,12 @@ class WebSocketLayer:
         ws = self._ws
         for event in ws.events():
             if isinstance(event, TextMessage | BytesMessage):
-                payload: str | bytes = (
-                    event.data if isinstance(event.data, str) else bytes(event.data)
-                )
-                if event.message_finished and not self._parts:
-                    out.append(payload)
-                else:
-                    self._parts.append(payload)
-                    if event.message_finished:
-                        out.append(self._join_parts())
+                # Only parts of a message come from wsproto: a whole one in one frame is
+                # a common frame, read in _frames (or refused, with no message event).
+                data = event.data
+                self._parts.append(data if isinstance(data, str) else bytes(data))
+                if event.message_finished:
+                    out.append(self._join_parts())
             elif isinstance(event, AcceptConnection):
                 self.open = True
                 out.append(WebSocketOpened(event.subprotocol))

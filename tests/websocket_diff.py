@@ -46,6 +46,7 @@ __all__ = [
     "HEADS",
     "Call",
     "Outcome",
+    "accept_for",
     "assert_same",
     "check",
     "frame",
@@ -114,6 +115,11 @@ HEADS: dict[str, Callable[[bytes], bytes]] = {
     "leading blank line": lambda accept: b"\r\n" + accept,
     "garbage": lambda _: b"\x00\x81\x05hello\n\n",
 }
+
+
+def accept_for(layer: Layer) -> bytes:
+    """The server's 101 for ``layer``'s handshake."""
+    return _Server(layer.handshake()).accept
 
 
 def head_length(kind: str) -> int:
@@ -285,7 +291,7 @@ def check(
     body: bytes,
     cuts: Sequence[int],
     *,
-    eof: bool,
+    eof: bool = False,
     whole_frames: bool = False,
 ) -> Outcome:
     """Play the stream whole and cut through both layers; assert they agree. With
