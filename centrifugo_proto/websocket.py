@@ -10,8 +10,11 @@ pong, close, fragments, and whatever RFC 6455 forbids) goes to wsproto byte for 
 as it arrives, so its checks, its close codes and its wording stay the only ones; a
 common frame is read here only once it is whole, so wsproto never holds part of one
 and its state (a fragmented message open, a close received) is exactly what it would
-be had it read the frame itself. ``tests/property/test_websocket_fast.py`` and
-``fuzz/fuzz_websocket_fast.py`` check that against the layer that gives wsproto
+be had it read the frame itself. One thing comes later than from wsproto alone: text
+that is not UTF-8 in a common frame still incomplete fails the connection once the
+frame is whole (or at EOF), not as the bad byte arrives. The differential property
+test (``tests/property/test_websocket_differential.py``) and the fuzz harness
+``fuzz/fuzz_websocket_fast.py`` check all this against the layer that gives wsproto
 everything (``tests/wsproto_layer.py``).
 
 wsproto draws its own mask keys, so tests compare decoded frames, never raw

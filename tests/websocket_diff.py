@@ -1,5 +1,5 @@
 """The differential check of the WebSocket layer (issue 12), shared by the property
-test (``tests/property/test_websocket_fast.py``) and the fuzz harness
+test (``tests/property/test_websocket_differential.py``) and the fuzz harness
 (``fuzz/fuzz_websocket_fast.py``).
 
 The same server bytes, cut at the same points, go to the core's layer (which reads
