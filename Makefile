@@ -64,7 +64,7 @@ MYPY_DIRS := $(foreach d,centrifugo_proto adapters,$(if $(wildcard $(d)/*.py),$(
 # to .cache/fuzz/<target>/ (the seed corpus in fuzz/corpus/ is only read), crashes to
 # .cache/fuzz/<target>-crash-*.
 FUZZ_TARGETS := fuzz_json_codec fuzz_websocket fuzz_client fuzz_fossil fuzz_caller \
-  fuzz_legacy_codec
+  fuzz_legacy_codec fuzz_websocket_fast
 FUZZ_WORK := .cache/fuzz
 # make fuzz: each harness this many seconds (CI: about two minutes in all).
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
@@ -74,9 +74,12 @@ FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
 # an hour and a half; the cheap parser carries the bulk. The delta decoder ran at 3260
 # exec/s alone on a busy machine: its 2 million take 10 to 20 minutes of one core. The
 # caller harness ran at about 830 exec/s on a busy machine: 1 million, about 20 minutes;
-# the 1.x codec harness at about 69000 exec/s: 2 million in under a minute.
+# the 1.x codec harness at about 69000 exec/s: 2 million in under a minute. The WebSocket
+# differential harness (four layers per input, whole and cut) ran at about 200 exec/s on a
+# busy machine: 500,000 take about 40 minutes of one core.
 FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:300000 \
-  fuzz_fossil:2000000 fuzz_caller:1000000 fuzz_legacy_codec:2000000
+  fuzz_fossil:2000000 fuzz_caller:1000000 fuzz_legacy_codec:2000000 \
+  fuzz_websocket_fast:500000
 FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 
 .PHONY: help venv centrifugo legacy-server redis lint test demo clean distclean fuzz fuzz-long FORCE \
