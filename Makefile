@@ -58,39 +58,59 @@ LINT_DIRS := $(wildcard centrifugo_proto adapters tests examples scripts fuzz be
 # the first adapter lands), so it gets only those that have some.
 MYPY_DIRS := $(foreach d,centrifugo_proto adapters,$(if $(wildcard $(d)/*.py),$(d)))
 
+# --- The protobuf runtime range --------------------------------------------------
+
+# The oldest and newest protobuf runtimes the `protobuf` extra allows (pyproject.toml):
+# `make test-protobuf-range` runs the Protobuf codec's unit and property tests on each,
+# in a small virtualenv of its own under .cache/protobuf-range/ (built on first use).
+# 3.8.0 is the oldest release that imports on Python 3.10+ (older ones use
+# collections.MutableMapping) and has only the pure-Python runtime; the newest has
+# upb, and is also run with the pure-Python one. Raise PROTOBUF_NEWEST, and the
+# extra's upper bound, when a new major release passes.
+PROTOBUF_OLDEST := 3.8.0
+PROTOBUF_NEWEST := 7.36.2
+PROTOBUF_RANGE := .cache/protobuf-range
+PROTOBUF_RANGE_TESTS := tests/unit/test_protobuf_codec.py tests/property/test_protobuf_decoding.py
+# What those tests import besides protobuf; the package itself is read from the source
+# tree (PYTHONPATH), so nothing needs building.
+PROTOBUF_RANGE_DEPS := pytest pytest-timeout hypothesis cryptography 'attrs>=23.1' \
+  'wsproto>=1.2' 'h11>=0.14'
+
 # --- Fuzzing -------------------------------------------------------------------
 
 # One harness per parser plus the whole client (fuzz/README.md). New inputs found go
 # to .cache/fuzz/<target>/ (the seed corpus in fuzz/corpus/ is only read), crashes to
 # .cache/fuzz/<target>-crash-*.
-FUZZ_TARGETS := fuzz_json_codec fuzz_websocket fuzz_client fuzz_fossil fuzz_caller \
-  fuzz_legacy_codec fuzz_websocket_fast
+FUZZ_TARGETS := fuzz_json_codec fuzz_protobuf_codec fuzz_websocket fuzz_client fuzz_fossil \
+  fuzz_caller fuzz_legacy_codec fuzz_websocket_fast
 FUZZ_WORK := .cache/fuzz
 # make fuzz: each harness this many seconds (CI: about two minutes in all).
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
-# make fuzz-long: executions per harness, 10 million in total, all three at once on
+# make fuzz-long: executions per harness, 17 million in total, all of them at once on
 # two cores: the codec harness ran at about 1700 exec/s there, the framing one at 170
 # and the whole client at 70 (alone on a core: 17000, 350, 190), so this takes about
 # an hour and a half; the cheap parser carries the bulk. The delta decoder ran at 3260
 # exec/s alone on a busy machine: its 2 million take 10 to 20 minutes of one core. The
 # caller harness ran at about 830 exec/s on a busy machine: 1 million, about 20 minutes;
-# the 1.x codec harness at about 69000 exec/s: 2 million in under a minute. The WebSocket
-# differential harness (four layers per input, whole and cut) ran at about 200 exec/s on a
-# busy machine: 500,000 take about 40 minutes of one core.
+# the 1.x codec harness at about 69000 exec/s: 2 million in under a minute; the
+# Protobuf codec's at about 7160 exec/s on a busy machine: 2 million, 5 to 10 minutes.
+# The WebSocket differential harness (four layers per input, whole and cut) ran at about
+# 200 exec/s on a busy machine: 500,000 take about 40 minutes of one core.
 FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:300000 \
   fuzz_fossil:2000000 fuzz_caller:1000000 fuzz_legacy_codec:2000000 \
-  fuzz_websocket_fast:500000
+  fuzz_protobuf_codec:2000000 fuzz_websocket_fast:500000
 FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 
-.PHONY: help venv centrifugo legacy-server redis lint test demo clean distclean fuzz fuzz-long FORCE \
-  bench bench-setup bench-profile
+.PHONY: help venv centrifugo legacy-server redis lint test test-protobuf-range demo clean \
+  distclean fuzz fuzz-long FORCE bench bench-setup bench-profile
 
 help:
 	@echo "make test       lint, unit + property tests (coverage gate), integration; CI: fuzz"
 	@echo "make demo       run examples/quickstart.py against a local Centrifugo"
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
+	@echo "make test-protobuf-range  the Protobuf codec's tests on the oldest and newest protobuf"
 	@echo "make fuzz       every fuzz harness, time-boxed (FUZZ_SECONDS each)"
-	@echo "make fuzz-long  the fuzz harnesses for 10 million executions in all (not in CI)"
+	@echo "make fuzz-long  the fuzz harnesses for 17 million executions in all (not in CI)"
 	@echo "make bench      benchmarks against centrifuge-python and centrifuge-js (BENCH_QUICK=1)"
 	@echo "make bench-profile  profile this client's subscriber on the flood (py-spy)"
 	@echo "make venv       create/refresh the virtualenv in $(VENV)/"
@@ -168,15 +188,18 @@ redis:
 
 # --- Checks ---------------------------------------------------------------------
 
-# ruff over every Python directory; mypy --strict over the library, and over the
-# test harness and the script that uses it (imported as `harness` from tests/), and
-# over bench/ (its scripts import each other as top-level modules).
+# ruff over every Python directory; mypy --strict over the library, over the
+# test harness and the script that uses it (imported as `harness` from tests/), over
+# bench/ (its scripts import each other as top-level modules), and over the typed
+# usage example (every public method of every adapter, each result with its precise
+# type: tests/typed_usage.py).
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/mypy --strict $(MYPY_DIRS)
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
 	MYPYPATH=tests $(BIN)/mypy --strict $(wildcard bench/*.py)
+	$(BIN)/mypy --strict tests/typed_usage.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %
@@ -189,17 +212,40 @@ lint: venv
 PYTEST_ARGS ?=
 # The adapter-policy tests build their clients without a codec choice (JSON only):
 # they are not the core's, and stay out of the second-codec pass.
-UNIT_ONLY_JSON := --ignore=tests/unit/test_cov_adapter_base.py
+UNIT_ONLY_JSON := --ignore=tests/unit/test_base_client.py
 test: venv centrifugo legacy-server redis lint
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest tests/unit tests/property $(PYTEST_ARGS)
 	$(BIN)/coverage report
 	@echo "the core's unit suite again, with the second codec written in the tests (binary frames)"
 	CENTRIFUGO_TEST_CODEC=binary-json $(BIN)/pytest tests/unit -q $(UNIT_ONLY_JSON) $(PYTEST_ARGS)
+	@echo "the core's unit suite again, through the Protobuf codec (tests/protobuf_json.py)"
+	CENTRIFUGO_TEST_CODEC=protobuf $(BIN)/pytest tests/unit -q $(UNIT_ONLY_JSON) $(PYTEST_ARGS)
+	$(MAKE) test-protobuf-range
 	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" CENTRIFUGO_LEGACY_BIN="$(LEGACY_BIN)" \
 	  CENTRIFUGO_LEGACY_KIT="$(LEGACY_SERVER_KIT)" $(BIN)/pytest tests \
 	  --ignore=tests/unit --ignore=tests/property $(PYTEST_ARGS)
 	@if [ "$(CI)" = true ]; then $(MAKE) fuzz; else echo "make fuzz: in CI only here (run it by hand)"; fi
+
+# A virtualenv per end of the range, stamped with what it holds; each is rebuilt when
+# its version changes. The tests then run on it against the source tree.
+$(PROTOBUF_RANGE)/%/.stamp:
+	rm -rf $(PROTOBUF_RANGE)/$*
+	$(PYTHON) -m venv $(PROTOBUF_RANGE)/$*
+	$(PROTOBUF_RANGE)/$*/bin/python -m pip install --quiet --upgrade pip
+	$(PROTOBUF_RANGE)/$*/bin/python -m pip install --quiet $(PROTOBUF_RANGE_DEPS) 'protobuf==$*'
+	touch $@
+
+test-protobuf-range: $(PROTOBUF_RANGE)/$(PROTOBUF_OLDEST)/.stamp \
+    $(PROTOBUF_RANGE)/$(PROTOBUF_NEWEST)/.stamp
+	@for run in $(PROTOBUF_OLDEST):python $(PROTOBUF_NEWEST):default $(PROTOBUF_NEWEST):python; do \
+	  version=$${run%%:*}; impl=$${run#*:}; py=$(PROTOBUF_RANGE)/$$version/bin/python; \
+	  env=PYTHONPATH=$(CURDIR); \
+	  if [ $$impl = python ]; then env="$$env PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python"; fi; \
+	  echo "protobuf $$version, the $$(env $$env $$py -c 'from google.protobuf.internal \
+	    import api_implementation as a; print(a.Type())') runtime:"; \
+	  env $$env $$py -m pytest -q -p no:cacheprovider $(PROTOBUF_RANGE_TESTS) $(PYTEST_ARGS); \
+	done
 
 # Time-boxed, one harness after the other; any crash fails the target.
 fuzz: venv

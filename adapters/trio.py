@@ -4,61 +4,33 @@
 cancel scope whose deadline is ``next_deadline()``), a dispatcher task that
 runs callbacks in order, and per connection a reader and a writer. The reader
 feeds the core and wakes the writer at once, so a pong never waits for a
-callback. Outside ``async with`` the client has no tasks and cannot connect.
+callback. Each task runs in a cancel scope of its own: ``close()`` ends them
+all, never the body of ``async with``, and an exception raised in that body
+comes out as itself, not wrapped in an ``ExceptionGroup``. Outside
+``async with`` the client has no tasks and cannot connect. The public API is
+the async layer's (``_async.py``).
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import math
-import random
-import ssl
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-import outcome
 import trio
 
-from centrifugo_proto import (
-    OpenTransport,
-    Publication,
-    StartTls,
-    Subscribed,
-    TokenRequested,
-)
-from centrifugo_proto.adapter_base import Callback, ClientBase, SubscriptionBase, Waiter
+from centrifugo_proto import LocalProtocolError, OpenTransport, StartTls
 
-from ._tls import certificate_error, client_context
+from ._api.trio import ApiClient, HttpClient, LegacyApiClient
+from ._async import AsyncClient, AsyncSubscription
+from ._base import SubscribeOptions, Wakeup
+from ._tls import TlsClient
 
-__all__ = ["Client", "Subscription"]
-log = logging.getLogger("centrifugo_proto.trio")
-_END: Any = object()
-
-
-class _Future:
-    """A Waiter: one result or exception, awaited with ``get()``."""
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-        self._outcome: outcome.Outcome[Any] | None = None
-
-    def done(self) -> bool:
-        return self._outcome is not None
-
-    def set_result(self, result: Any, /) -> None:
-        self._outcome = outcome.Value(result)
-        self._event.set()
-
-    def set_exception(self, exception: BaseException, /) -> None:
-        self._outcome = outcome.Error(exception)
-        self._event.set()
-
-    async def get(self) -> Any:
-        await self._event.wait()
-        assert self._outcome is not None
-        return self._outcome.unwrap()
+__all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
+T = TypeVar("T")
 
 
 class _Conn:
@@ -71,54 +43,25 @@ class _Conn:
         self.upgrade: StartTls | None = None  # TLS to start inside the proxy tunnel
 
 
-class Subscription(SubscriptionBase):
-    client: Client
-
-    def __init__(self, client: Client, channel: str, options: dict[str, Any]) -> None:
-        super().__init__(client, channel, options)
-        self._readable = trio.Event()
-
-    def _wake(self) -> None:
-        self._readable.set()
-
-    async def _next(self) -> Publication:
-        while not self._ready():
-            if self._readable.is_set():
-                self._readable = trio.Event()  # trio events cannot be cleared
-            await self._readable.wait()
-        pub = self._take()
-        if pub is None:
-            raise StopAsyncIteration
-        return pub
-
-    async def subscribe(self, timeout: float | None = None) -> Subscribed:
-        """Wait until subscribed; a terminal error raises ReplyError (§6.4)."""
-        waiter = self.client._start_subscribe(self)
-        if isinstance(waiter, Subscribed):
-            return waiter
-        return await self.client._wait(waiter, timeout, f"subscribe to {self.channel!r}")  # type: ignore[no-any-return]
-
-    async def unsubscribe(self) -> None:
-        self.client._call(lambda now: self.client._proto.unsubscribe(self.channel, now=now))
-
-    def __aiter__(self) -> AsyncIterator[Publication]:
-        return self
-
-    async def __anext__(self) -> Publication:
-        return await self._next()
+class Subscription(AsyncSubscription["Client"]):
+    """A trio client's subscription: iterate it inside the client's ``async with``."""
 
 
-class Client(ClientBase[Subscription]):
-    _rng_factory = random.Random
+class Client(TlsClient, AsyncClient[Subscription]):
+    """The trio client: it runs inside ``async with Client(url, token=...) as client:``,
+    which holds its nursery (docs/adapters.md)."""
 
-    def _setup(self, ssl_context: ssl.SSLContext | None, ssl_no_verify: bool) -> None:
-        self._tls = client_context(ssl_context, ssl_no_verify)
+    _log = logging.getLogger("centrifugo_proto.trio")
+
+    def _setup(self) -> None:
+        super()._setup()
         self._nursery: trio.Nursery | None = None
         self._conn: _Conn | None = None
-        self._timer, self._deadline = trio.CancelScope(), math.inf
-        self._callbacks_in, self._callbacks_out = trio.open_memory_channel[Any](math.inf)
+        self._last_conn: _Conn | None = None
+        self._timer: trio.CancelScope | None = None
+        self._deadline = math.inf
+        self._scopes: dict[object, trio.CancelScope] = {}  # task → its scope
         self._lifetime: AbstractAsyncContextManager[None] | None = None
-        self._dispatched = trio.Event()
 
     async def __aenter__(self) -> Client:
         self._lifetime = self._running()
@@ -132,23 +75,28 @@ class Client(ClientBase[Subscription]):
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
         assert self._lifetime is not None
-        return await self._lifetime.__aexit__(*exc_info)  # True: our nursery took a Cancelled
+        try:
+            return await self._lifetime.__aexit__(*exc_info)
+        except BaseException as raised:
+            if exc_info[1] is not None and _only(raised, exc_info[1]):
+                return False  # the body's own exception goes on, as itself
+            raise
 
     @asynccontextmanager
     async def _running(self) -> AsyncIterator[None]:
         """The client's nursery and tasks, without connecting; closes the client at exit."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            nursery.start_soon(self._run_timer)
-            nursery.start_soon(self._run_callbacks)
+            self._spawn(self._run_timer)
+            self._spawn(self._run_callbacks)
             try:
                 yield
             finally:
                 with trio.CancelScope(shield=True):
                     await self.close()
-                nursery.cancel_scope.cancel()
+                self._nursery = None  # it takes no new task: the client is outside it now
 
-    # -- the hooks of ClientBase ------------------------------------------------------
+    # -- the hooks of the base and the async layer ------------------------------------
 
     def _now(self) -> float:
         return trio.current_time()
@@ -159,22 +107,60 @@ class Client(ClientBase[Subscription]):
             self._conn.wake.set()
 
     def _rearm(self, deadline: float | None) -> None:
-        self._deadline = self._timer.deadline = math.inf if deadline is None else deadline
+        self._deadline = math.inf if deadline is None else deadline
+        if self._timer is not None:
+            self._timer.deadline = self._deadline
 
-    def _new_waiter(self) -> Waiter:
-        return _Future()
+    def _new_wakeup(self) -> Wakeup:
+        return trio.Event()
+
+    async def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:
+        assert isinstance(wakeup, trio.Event)
+        with trio.move_on_after(math.inf if seconds is None else seconds):
+            await wakeup.wait()
+            return True
+        return False
+
+    async def _within(self, seconds: float, awaitable: Awaitable[T]) -> T:
+        with trio.fail_after(seconds):
+            return await awaitable
+
+    def _spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+        self._check_running()
+        assert self._nursery is not None
+        self._nursery.start_soon(self._scoped, fn, args, name=fn)
+
+    async def _scoped(self, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:
+        """Run a task of the client in a scope ``close()`` can cancel; an exception
+        that escapes it (a bug) is logged, never the nursery's to raise."""
+        task = trio.lowlevel.current_task()
+        with trio.CancelScope() as self._scopes[task]:
+            try:
+                await fn(*args)
+            except Exception:
+                self._log.exception("task %r failed", fn)
+            finally:
+                del self._scopes[task]
+
+    def _current_task(self) -> object:
+        return trio.lowlevel.current_task()
+
+    def _check_running(self) -> None:
+        if self._nursery is None:
+            raise LocalProtocolError("the trio client runs inside `async with Client(...)`")
 
     def _open_transport(self, event: OpenTransport) -> None:
-        if self._nursery is None:
-            raise RuntimeError("the trio client runs inside `async with Client(...)`")
         self._conn = _Conn()
-        self._nursery.start_soon(self._connection, self._conn, event)
+        self._spawn(self._connection, self._conn, event)
 
     def _close_transport(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None and conn.stream is None:
+        if conn is None:
+            return
+        self._last_conn = conn
+        if conn.stream is None:
             conn.scope.cancel()  # still opening
-        elif conn is not None:
+        else:
             conn.closing = True  # the writer flushes the close frame, then drops the socket
             conn.wake.set()
 
@@ -182,15 +168,19 @@ class Client(ClientBase[Subscription]):
         if self._conn is not None:
             self._conn.upgrade = event  # the reader starts it after this read
 
-    def _request_token(self, event: TokenRequested) -> None:
-        assert self._nursery is not None
-        self._nursery.start_soon(self._fetch_token, event)
-
-    def _schedule(self, callback: Callback, event: Any) -> None:
-        self._callbacks_in.send_nowait((callback, event))
-
-    def _make_subscription(self, channel: str, options: dict[str, Any]) -> Subscription:
+    def _make_subscription(self, channel: str, options: SubscribeOptions) -> Subscription:
         return Subscription(self, channel, options)
+
+    async def _stop(self) -> None:
+        """The writer flushes the close frame (bounded), then every task but this one ends."""
+        conn, self._last_conn = self._last_conn, None
+        if conn is not None:
+            with trio.move_on_after(self._options.timeout):
+                await conn.done.wait()
+        current = trio.lowlevel.current_task()
+        for task, scope in list(self._scopes.items()):
+            if task is not current:
+                scope.cancel()
 
     # -- tasks ------------------------------------------------------------------------
 
@@ -199,159 +189,100 @@ class Client(ClientBase[Subscription]):
             with trio.CancelScope(deadline=self._deadline) as self._timer:
                 await trio.sleep_forever()
             if trio.current_time() >= self._deadline:
-                self._call(lambda now: self._proto.handle_timeout(now=now))
+                self._drive(lambda now: self._proto.handle_timeout(now=now))
+
+    def _lost(self, conn: _Conn, error: BaseException) -> None:
+        """``conn`` broke: reported if it is still the current one; dropped."""
+        if self._conn is conn:
+            self._conn = None
+            self._transport_failed(error)
+        conn.scope.cancel()
 
     async def _connection(self, conn: _Conn, event: OpenTransport) -> None:
         try:
             with conn.scope:
                 try:
-                    await self._connect_stream(conn, event.endpoint)
-                except (OSError, trio.BrokenResourceError) as exc:
-                    cert_error = certificate_error(exc)
-                    self._transport_failed(cert_error or exc, fatal=cert_error is not None)
+                    conn.stream = await self._connect_stream(event)
+                except Exception as error:  # refused, TLS, a resolver that raised, ...
+                    self._lost(conn, error)
                     return
-                assert conn.stream is not None
                 async with conn.stream, trio.open_nursery() as nursery:
                     nursery.start_soon(self._writer, conn)
-                    self._call(lambda now: self._proto.transport_opened(now=now))
+                    self._drive(lambda now: self._proto.transport_opened(now=now))
                     await self._reader(conn)
         finally:
             conn.done.set()
 
-    async def _connect_stream(self, conn: _Conn, endpoint: Any) -> None:
-        if endpoint.proxy is not None:  # TLS, if any, after CONNECT (StartTls)
-            conn.stream = await trio.open_tcp_stream(endpoint.proxy.host, endpoint.proxy.port)
-        elif endpoint.tls:
-            tls = await trio.open_ssl_over_tcp_stream(
-                endpoint.host, endpoint.port, ssl_context=self._tls
-            )
-            try:
-                await tls.do_handshake()  # certificate errors show here, not on first read
-            except BaseException:
-                await trio.aclose_forcefully(tls)
-                raise
-            conn.stream = tls
-        else:
-            conn.stream = await trio.open_tcp_stream(endpoint.host, endpoint.port)
+    async def _resolve(self, host: str, port: int) -> list[Any]:
+        return await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+    async def _open_socket(self, address: Any) -> trio.socket.SocketType:
+        family, kind, proto, _, sockaddr = address
+        sock = trio.socket.socket(family, kind, proto)
+        try:
+            await sock.connect(sockaddr)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _connect_stream(self, event: OpenTransport) -> trio.abc.Stream:
+        stream = trio.SocketStream(await self._dial(event))
+        if not event.tls:
+            return stream
+        try:
+            tls = trio.SSLStream(stream, self._tls_context(), server_hostname=event.server_hostname)
+            await tls.do_handshake()  # certificate errors show here, not on first read
+        except BaseException:
+            await trio.aclose_forcefully(stream)
+            raise
+        return tls
 
     async def _reader(self, conn: _Conn) -> None:
         assert conn.stream is not None
         proto = self._proto
         try:
             while self._conn is conn:
-                chunk = await conn.stream.receive_some(65536)
-                data = chunk if isinstance(chunk, bytes) else bytes(chunk)
+                data = bytes(await conn.stream.receive_some(65536))
                 if self._conn is not conn:
                     break
                 if not data:
-                    self._call(lambda now: proto.receive_eof(now=now))
+                    self._drive(lambda now: proto.receive_eof(now=now))
                     break
-                self._call(lambda now: proto.receive_data(data, now=now))  # noqa: B023
+                self._drive(lambda now: proto.receive_data(data, now=now))  # noqa: B023
                 if conn.upgrade is not None:
                     await self._upgrade(conn, conn.upgrade)
-        except (OSError, trio.BrokenResourceError) as exc:
-            if self._conn is conn:
-                cert_error = certificate_error(exc)
-                self._transport_failed(cert_error or exc, fatal=cert_error is not None)
+        except Exception as error:
+            self._lost(conn, error)
         conn.scope.cancel()
 
     async def _upgrade(self, conn: _Conn, event: StartTls) -> None:
         assert conn.stream is not None
         conn.upgrade = None
-        tls = trio.SSLStream(conn.stream, self._tls, server_hostname=event.endpoint.host)
+        tls = trio.SSLStream(conn.stream, self._tls_context(), server_hostname=event.endpoint.host)
         await tls.do_handshake()
         conn.stream = tls
-        self._call(lambda now: self._proto.tls_started(now=now))
+        self._drive(lambda now: self._proto.tls_started(now=now))
 
     async def _writer(self, conn: _Conn) -> None:
         assert conn.stream is not None
-        while True:
-            await conn.wake.wait()
-            conn.wake = trio.Event()
-            data, conn.out = bytes(conn.out), bytearray()
-            try:
+        try:
+            while True:
+                await conn.wake.wait()
+                conn.wake = trio.Event()
+                data, conn.out = bytes(conn.out), bytearray()
                 if data:
                     await conn.stream.send_all(data)
-            except (OSError, trio.BrokenResourceError) as exc:
-                if self._conn is conn:
-                    self._transport_failed(exc)
-                conn.closing = True
-            if conn.closing:
-                conn.scope.cancel()
-                return
+                if conn.closing:
+                    break
+        except Exception as error:
+            self._lost(conn, error)
+        conn.scope.cancel()
 
-    async def _fetch_token(self, event: TokenRequested) -> None:
-        try:
-            token = self._token_source(event)()
-            if inspect.isawaitable(token):
-                with trio.fail_after(self._options.timeout):
-                    token = await token
-        except Exception as exc:
-            log.warning("get_token failed: %r", exc)
-            self._answer_token(event, None, exc)
-        else:
-            self._answer_token(event, token, None)
 
-    async def _run_callbacks(self) -> None:
-        async for item in self._callbacks_out:
-            if item is _END:
-                break
-            callback, event = item
-            try:
-                result = callback(event)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:  # a callback cannot hurt the client
-                log.exception("callback %r raised on %r", callback, event)
-        self._dispatched.set()
-
-    async def _wait(self, waiter: Waiter, timeout: float | None, what: str) -> Any:
-        assert isinstance(waiter, _Future)
-        try:
-            with trio.fail_after(timeout or self._options.timeout):
-                return await waiter.get()
-        except trio.TooSlowError:
-            raise self._timed_out(what) from None
-        finally:
-            self._forget(waiter)
-
-    # -- public API -------------------------------------------------------------------
-
-    async def connect(self, timeout: float | None = None) -> None:
-        """Wait until connected; a terminal failure raises ReplyError/ClientDisconnected."""
-        if self._nursery is None:
-            raise RuntimeError("the trio client runs inside `async with Client(...)`")
-        waiter = self._start_connect()
-        if waiter is not None:
-            await self._wait(waiter, timeout, "connect")
-
-    async def disconnect(self) -> None:
-        self._call(lambda now: self._proto.disconnect(now=now))
-
-    async def close(self) -> None:
-        """Final: close the socket (after its close frame), end the callbacks and tasks."""
-        conn = self._conn
-        self._start_close()
-        self._callbacks_in.send_nowait(_END)
-        if self._nursery is None:
-            return
-        with trio.move_on_after(self._options.timeout):
-            if conn is not None:
-                await conn.done.wait()  # the writer flushed the close frame
-            await self._dispatched.wait()  # callbacks for the last events ran
-        self._nursery.cancel_scope.cancel()
-
-    async def subscribe(self, channel: str, **options: Any) -> Subscription:
-        """``new_subscription`` + ``subscribe()``: returns once subscribed."""
-        timeout = options.pop("timeout", None)
-        sub = self._subs.get(channel) or self.new_subscription(channel, **options)
-        await sub.subscribe(timeout)
-        return sub
-
-    async def unsubscribe(self, channel: str) -> None:
-        await self._subs[channel].unsubscribe()
-
-    async def _request(self, command: str, *args: Any, **kwargs: Any) -> Any:
-        waiter = self._start_request(command, *args, **kwargs)
-        assert isinstance(waiter, _Future)
-        return await waiter.get()  # the core times commands out (CommandTimeout)
+def _only(raised: BaseException, error: BaseException) -> bool:
+    """``raised`` is ``error``, or (trio's strict nursery) groups holding only it."""
+    inner = getattr(raised, "exceptions", None)
+    if raised is error:
+        return True
+    return isinstance(inner, tuple) and bool(inner) and all(_only(e, error) for e in inner)

@@ -99,7 +99,7 @@ class ClientProtocol:
             through :class:`TokenRequested` when ``has_token_source``).
         data: connect data (passed to a connect proxy).
         name, version: client name and application version sent on connect.
-        codec: ``"json"``, or a :class:`~centrifugo_proto.codecs.Codec` of your own.
+        codec: ``"json"``, ``"protobuf"``, or a :class:`~centrifugo_proto.codecs.Codec` of your own.
         protocol: ``"current"`` (Centrifugo v5/v6), or a
             :class:`~centrifugo_proto.dialect.Dialect` of your own.
         options: timeouts, backoff, ping delay.
@@ -405,16 +405,24 @@ class ClientProtocol:
             self._flush()
 
     def token_failed(
-        self, token_request: TokenRequested, unauthorized: bool = False, *, now: float
+        self,
+        token_request: TokenRequested,
+        unauthorized: bool = False,
+        *,
+        now: float,
+        reason: str = "",
     ) -> None:
-        """The token could not be had: retried later, or ``unauthorized`` stops."""
+        """The token could not be had: retried later, or ``unauthorized`` stops (the
+        connection, or that subscription); ``reason`` says why, in the error events
+        (for example the 1.x auth endpoint's answer)."""
         now = check_now(now)
         flow = self._session.tokens
         flow.check(token_request)
         check_bool(unauthorized, "unauthorized")
+        check_str(reason, "reason")
         request = flow.take(token_request)
         if request is not None:
-            self._session.token_failed(request, unauthorized, now)
+            self._session.token_failed(request, unauthorized, now, reason)
             self._flush()
 
     # -- subscriptions --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from .codecs import Codec, WireId
+from .codecs import Codec, WireId, protobuf_codec
 from .codecs.json import JsonCodec
 from .codes import CloseRule, close_rule
 from .commands import (
@@ -128,7 +128,10 @@ class CurrentDialect:
     a JWT as the credentials."""
 
     name: Final = "current"
-    codecs: Final[Mapping[str, Callable[[], Codec]]] = {"json": JsonCodec}
+    codecs: Final[Mapping[str, Callable[[], Codec]]] = {
+        "json": JsonCodec,
+        "protobuf": protobuf_codec,
+    }
     client_pings: Final = False
     caller_ids: Final = False
     caller_commands: Final = frozenset(

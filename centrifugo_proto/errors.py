@@ -18,7 +18,6 @@ __all__ = [
     "DecodeError",
     "LegacyApiError",
     "LocalProtocolError",
-    "PublicationsDropped",
     "RemoteProtocolError",
     "ReplyError",
     "SubscriptionCancelled",
@@ -126,19 +125,6 @@ class TransportError(CentrifugoError):
 
 class Unauthorized(CentrifugoError):
     """Raised by a token callback: the user may not connect or subscribe (§6.3)."""
-
-
-class PublicationsDropped(CentrifugoError):
-    """Raised by ``for pub in sub`` where its full buffer dropped publications.
-
-    ``lost`` is the :class:`~centrifugo_proto.events.PublicationsLost` report
-    (count, and the position before the first dropped one). Iterating again
-    continues with the publications after the gap (docs/resilience.md).
-    """
-
-    def __init__(self, lost: object) -> None:
-        super().__init__(f"publications dropped from a full buffer: {lost!r}")
-        self.lost = lost
 
 
 # -- the server HTTP API (centrifugo_proto.api) ------------------------------------------

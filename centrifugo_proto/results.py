@@ -170,3 +170,40 @@ class RefreshResult:
 class SubRefreshResult:
     expires: bool = False
     ttl: int = 0
+
+
+# -- the hot path -----------------------------------------------------------------------
+
+_new = object.__new__
+(
+    _set_channel,
+    _set_data,
+    _set_offset,
+    _set_info,
+    _set_tags,
+    _set_time,
+    _set_epoch,
+    _set_delta,
+    _set_uid,
+) = (Publication.__dict__[field.name].__set__ for field in attrs.fields(Publication))
+
+
+def plain_publication(channel: str, data: Any, offset: int) -> Publication:
+    """``Publication(channel=channel, data=data, offset=offset)``, for a codec's hot path.
+
+    The common publication carries data and an offset, nothing else. attrs' frozen
+    ``__init__`` sets each of the nine slots through ``object.__setattr__``; the
+    slots' own setters do the same at half the cost (DESIGN "The hot path"). The
+    object is the same in every way (a test compares them field by field).
+    """
+    pub: Publication = _new(Publication)
+    _set_channel(pub, channel)
+    _set_data(pub, data)
+    _set_offset(pub, offset)
+    _set_info(pub, None)
+    _set_tags(pub, None)
+    _set_time(pub, 0)
+    _set_epoch(pub, "")
+    _set_delta(pub, False)
+    _set_uid(pub, "")
+    return pub

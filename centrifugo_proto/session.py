@@ -71,6 +71,8 @@ __all__ = ["Session", "TransportControl"]
 
 _SUBSCRIBED: Final = SubscriptionState.SUBSCRIBED
 _CONNECTED: Final = Phase.CONNECTED
+#: The phases in which a frame's messages are acted on (Phase.reads_messages).
+_READING: Final = frozenset(p for p in Phase if p.reads_messages)
 
 
 class Session(ConnectionLifecycle):
@@ -202,10 +204,8 @@ class Session(ConnectionLifecycle):
         server_subs = self._server_subs
         emit = self.emit
         for message in messages:
-            kind = type(message)
-            if kind is Publication:
+            if type(message) is Publication:
                 # The hot path: one lookup, one event (DESIGN "The hot path").
-                assert isinstance(message, Publication)
                 sub = subs.get(message.channel)
                 if sub is None and aliases:  # a 1.x ``&`` channel, under its own name
                     sub = subs.get(aliases.get(message.channel, ""))
@@ -214,18 +214,18 @@ class Session(ConnectionLifecycle):
                         emit(PublicationReceived(publication=message))
                     elif (delivered := sub.publication(message, now)) is not None:
                         emit(PublicationReceived(publication=delivered))
-                elif message.channel in server_subs:
+                    continue  # a client subscription never ends the connection
+                if message.channel in server_subs:
+                    # A server-side delta that does not apply reconnects (server_subs.py).
                     server_subs.publication(message.channel, message, now)
                 # else: a publication still in flight after unsubscribe; dropped.
-            elif kind is Reply:
-                assert isinstance(message, Reply)
+            elif type(message) is Reply:
                 self._outbox.answer(message, now)
-            elif kind is Push:
-                assert isinstance(message, Push)
+            elif type(message) is Push:
                 self._on_push(message, now)
             else:
                 self._on_ping()
-            if not self.phase.reads_messages:
+            if self.phase not in _READING:
                 return  # the connection ended mid-frame; the rest is stale
 
     def _on_ping(self) -> None:
@@ -288,11 +288,14 @@ class Session(ConnectionLifecycle):
             if sub is not None:
                 sub.token_provided(purpose, token, now)
 
-    def token_failed(self, request: TokenRequest, unauthorized: bool, now: float) -> None:
+    def token_failed(
+        self, request: TokenRequest, unauthorized: bool, now: float, reason: str = ""
+    ) -> None:
         if unauthorized:
-            self._token_unauthorized(request, now)
+            self._token_unauthorized(request, now, reason)
             return
-        self.emit(ErrorOccurred(error=TokenError("could not get a token"), channel=request.channel))
+        what = f"could not get a token: {reason}" if reason else "could not get a token"
+        self.emit(ErrorOccurred(error=TokenError(what), channel=request.channel))
         purpose = request.purpose
         if purpose is TokenPurpose.CONNECT:
             self.lose_connection(now, ConnectingCode.TRANSPORT_CLOSED, "could not get a token")
@@ -304,14 +307,14 @@ class Session(ConnectionLifecycle):
             if sub is not None:  # pragma: no branch
                 sub.token_failed(purpose, now)
 
-    def _token_unauthorized(self, request: TokenRequest, now: float) -> None:
+    def _token_unauthorized(self, request: TokenRequest, now: float, reason: str = "") -> None:
+        why = reason or "unauthorized"
         if request.channel is None:
-            error = Unauthorized("unauthorized")
-            self._refused(DisconnectedCode.UNAUTHORIZED, "unauthorized", error)
+            self._refused(DisconnectedCode.UNAUTHORIZED, why, Unauthorized(why))
             return
         sub = self._subs.get(request.channel)
         if sub is not None:
-            sub.token_unauthorized(now)
+            sub.token_unauthorized(now, why)
 
     # -- client-side subscriptions (§6.4) -------------------------------------------------
 

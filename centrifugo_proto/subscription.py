@@ -540,13 +540,13 @@ class ClientSubscription:
         elif self.state is _SUBSCRIBING:  # pragma: no branch
             self.schedule_resubscribe(now)
 
-    def token_unauthorized(self, now: float) -> None:
+    def token_unauthorized(self, now: float, reason: str = "unauthorized") -> None:
         self.unsubscribe(
             now,
             UnsubscribedCode.UNAUTHORIZED,
-            "unauthorized",
+            reason,
             SubscriptionInput.SERVER_UNSUBSCRIBE,
-            Unauthorized("unauthorized"),
+            Unauthorized(reason),
         )
 
     def _arm_refresh(self, when: float) -> None:

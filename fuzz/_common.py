@@ -130,17 +130,20 @@ CHANNEL = "chat:fuzz"
 PLAIN_CHANNEL = "public:fuzz"
 
 
-def start_session(client: Any, *, now: float) -> None:
+def start_session(
+    client: Any, *, now: float, payload: Callable[[Any], Any] = lambda value: value
+) -> None:
     """Before the connect reply: what goes out right after it, with wire ids
     2 (subscribe CHANNEL), 3 (subscribe PLAIN_CHANNEL), 4 publish, 5 history,
-    6 presence, 7 presence_stats, 8 rpc echo."""
+    6 presence, 7 presence_stats, 8 rpc echo. ``payload`` makes the codec's
+    payloads of JSON values (Protobuf: their bytes)."""
     client.subscribe(CHANNEL, now=now, recoverable=True, join_leave=True)
     client.subscribe(PLAIN_CHANNEL, now=now)
-    client.publish(CHANNEL, {"text": "hello"}, now=now)
+    client.publish(CHANNEL, payload({"text": "hello"}), now=now)
     client.history(CHANNEL, limit=10, now=now)
     client.presence(CHANNEL, now=now)
     client.presence_stats(CHANNEL, now=now)
-    client.rpc("echo", {"n": 1}, now=now)
+    client.rpc("echo", payload({"n": 1}), now=now)
 
 
 def connect_reply(*, pong: bool, ping: int) -> str:

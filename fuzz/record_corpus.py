@@ -18,6 +18,11 @@ the server with a reconnect code. Then writes:
   and cut every few bytes with EOF;
 - ``corpus/fuzz_json_codec/``: every text message alone.
 
+With ``protobuf`` on the command line, the same session in Protobuf mode instead
+(payloads: the JSON values' bytes; the second client stays in JSON mode), written
+to ``corpus/fuzz_protobuf_codec/``: every binary message alone, behind the
+harness's option byte. ``json`` records the JSON session only; both, by default.
+
 Existing seeds are kept; files are named by their SHA-1, as libFuzzer names them.
 """
 
@@ -51,8 +56,8 @@ from harness import FAST_PING, CentrifugoServer, RpcBackend  # noqa: E402
 class Recorded:
     """A ClientProtocol on a blocking socket; every byte from the server is kept."""
 
-    def __init__(self, url: str, token: str, name: str) -> None:
-        self.proto = ClientProtocol(url, token=token, name=name)
+    def __init__(self, url: str, token: str, name: str, codec: str = "json") -> None:
+        self.proto = ClientProtocol(url, token=token, name=name, codec=codec)
         self.received: list[bytes] = []
         self.events: list[Event] = []
         self.sock: socket.socket | None = None
@@ -132,17 +137,18 @@ def payload(frame: bytes) -> bytes:
     return frame[{126: 4, 127: 10}.get(size, 2) :]
 
 
-def record() -> list[bytes]:
+def record(codec: str = "json") -> list[bytes]:
     """One session; returns the server's frames to the recorded client, 101 stripped."""
+    payload = _payload(codec)
     with (
         RpcBackend() as backend,
         CentrifugoServer(FAST_PING, rpc_proxy_endpoint=backend.url) as server,
     ):
         secret = server.hmac_secret
-        alice = Recorded(server.ws_url, connection_token(secret, "alice"), "recorder")
+        alice = Recorded(server.ws_url, connection_token(secret, "alice"), "recorder", codec)
         start = time.monotonic()
         alice.proto.connect(now=start)
-        _common.start_session(alice.proto, now=start)
+        _common.start_session(alice.proto, now=start, payload=payload)
         alice.run_until(alice.saw(Connected))
         alice.run_until(lambda: len(alice.received) >= 2 and _replies(alice) >= 7)
 
@@ -176,6 +182,12 @@ def record() -> list[bytes]:
     return split_frames(body)
 
 
+def _payload(codec: str) -> Callable[[Any], Any]:
+    if codec == "protobuf":
+        return lambda value: json.dumps(value).encode()
+    return lambda value: value
+
+
 def _replies(client: Recorded) -> int:
     from centrifugo_proto import CommandFailed, CommandSucceeded, Subscribed
 
@@ -195,6 +207,16 @@ def write(target: str, seeds: list[bytes]) -> int:
 
 
 def main() -> int:
+    kinds = sys.argv[1:] or ["json", "protobuf"]
+    if "protobuf" in kinds:
+        frames = record("protobuf")
+        messages = [payload(f) for f in frames if f[0] & 0x0F == 0x2]
+        seeds = [b"\x00" + m for m in messages]  # option byte 0: the message itself
+        seeds.append(b"\x00" + b"".join(messages[1:4]))  # not one message: still seeds
+        print(f"recorded {len(frames)} frames in Protobuf mode, {len(messages)} binary messages")
+        print(f"fuzz_protobuf_codec: {write('fuzz_protobuf_codec', seeds)} new seeds")
+    if "json" not in kinds:
+        return 0
     frames = record()
     connect, after = frames[0], frames[1:]
     assert json.loads(payload(connect))["id"] == 1, "the first frame is the connect reply"

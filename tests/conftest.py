@@ -1,6 +1,7 @@
 """Suite-wide pytest set-up.
 
-- `tests/harness` (the Centrifugo harness) is importable as `harness`.
+- `tests/harness` (the Centrifugo harness) is importable as `harness`, and
+  `centrifugo_proto` is the installed package also under `python -m pytest`.
 - Every test under `tests/integration/` is marked `integration`
   (`pytest -m "not integration"` runs the rest without a server).
 - When a test that used a Centrifugo server (v6 or 1.8.0) fails, the tail of that
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import sys
 from collections.abc import Generator, Iterator
@@ -24,6 +26,19 @@ _INTEGRATION_DIR = _TESTS_DIR / "integration"
 # modes do not, and the harness must import the same way under all of them.
 if str(_TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(_TESTS_DIR))
+
+# `python -m pytest` (and so the coverage gate, `coverage run -m pytest`) puts the
+# working directory first on sys.path, where `centrifugo_proto/` is the source folder
+# without `adapters/` (setuptools' package-dir installs that into it). Import through
+# the installed package instead, as plain `pytest` does, so `centrifugo_proto.adapters`
+# is one package whichever way the tests run; coverage still sees the source files
+# (the strict editable install links them).
+_ROOT = str(_TESTS_DIR.parent)
+_WITHOUT_ROOT = [p for p in sys.path if os.path.abspath(p or os.curdir) != _ROOT]
+if "centrifugo_proto" not in sys.modules and importlib.machinery.PathFinder.find_spec(
+    "centrifugo_proto", _WITHOUT_ROOT
+):
+    sys.path[:] = _WITHOUT_ROOT
 
 from harness import (  # noqa: E402
     AuthEndpoint,

@@ -100,11 +100,16 @@ __all__ = [
 
 #: The codec the core's unit suite runs with: the JSON codec, or with
 #: ``CENTRIFUGO_TEST_CODEC=binary-json`` the test-only second codec (``binary_codec.py``),
-#: which sends the same JSON lines in binary frames under a subprotocol of its own.
+#: which sends the same JSON lines in binary frames under a subprotocol of its own, or
+#: with ``CENTRIFUGO_TEST_CODEC=protobuf`` the Protobuf codec (``protobuf_json.py``: the
+#: tests' JSON lines become the server's Protobuf messages and back).
 CODEC = os.environ.get("CENTRIFUGO_TEST_CODEC", "json")
-if CODEC not in ("json", "binary-json"):  # pragma: no cover - a typo in the variable
-    raise RuntimeError(f"CENTRIFUGO_TEST_CODEC must be json or binary-json, not {CODEC!r}")
-BINARY = CODEC == "binary-json"
+if CODEC not in ("json", "binary-json", "protobuf"):  # pragma: no cover - a typo
+    raise RuntimeError(
+        f"CENTRIFUGO_TEST_CODEC must be json, binary-json or protobuf, not {CODEC!r}"
+    )
+BINARY = CODEC in ("binary-json", "protobuf")
+PROTOBUF = CODEC == "protobuf"
 
 ENDPOINT = "ws://centrifugo.test:8000/connection/websocket"
 
@@ -185,7 +190,7 @@ def connect_reply(
     return reply(id, connect=body)
 
 
-def error(id: int, code: int, message: str, temporary: bool = False) -> dict[str, Any]:
+def error(id: int | str, code: int, message: str, temporary: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if temporary:
         body["temporary"] = True
@@ -245,7 +250,7 @@ class ServerWebSocket:
         self.messages: list[str | bytes] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
-        self._parts: list[str | bytes] = []
+        self._parts: list[str | bytes | bytearray] = []
 
     @property
     def closed(self) -> bool:
@@ -276,7 +281,7 @@ class ServerWebSocket:
                     if isinstance(parts[0], str):
                         self.messages.append("".join(str(p) for p in parts))
                     else:
-                        self.messages.append(b"".join(bytes(p) for p in parts))
+                        self.messages.append(b"".join(p for p in parts if not isinstance(p, str)))
             elif isinstance(event, CloseConnection):
                 self.close_code = event.code
                 self.close_reason = event.reason
@@ -293,6 +298,10 @@ class ServerWebSocket:
     def send_message(self, text: str) -> bytes:
         """One message carrying ``text`` (JSON lines), in the frame kind of the codec
         under test: a text frame, or the UTF-8 bytes in a binary frame."""
+        if PROTOBUF:
+            from protobuf_json import lines_to_protobuf
+
+            return self.ws.send(BytesMessage(data=lines_to_protobuf(text)))
         if BINARY:
             return self.ws.send(BytesMessage(data=text.encode("utf-8")))
         return self.ws.send(TextMessage(data=text))
@@ -329,7 +338,11 @@ class FixedRandom:
 def make_client(**kwargs: Any) -> ClientProtocol:
     """A client for the fake server, with a fixed rng unless one is given."""
     kwargs.setdefault("rng", FixedRandom())
-    if BINARY:
+    if PROTOBUF:
+        from protobuf_json import JsonPayloadProtobufCodec
+
+        kwargs.setdefault("codec", JsonPayloadProtobufCodec())
+    elif BINARY:
         kwargs.setdefault("codec", BinaryJsonCodec())
     endpoints = kwargs.pop("endpoints", ENDPOINT)
     return ClientProtocol(endpoints, **kwargs)
@@ -507,6 +520,10 @@ def publication_to_wire(pub: Publication) -> dict[str, Any]:
         out["time"] = pub.time
     if pub.channel:
         out["channel"] = pub.channel
+    if pub.epoch:
+        out["epoch"] = pub.epoch
+    if pub.delta:
+        out["delta"] = True
     return out
 
 
@@ -653,6 +670,11 @@ def decode_command_objects(message: str | bytes) -> list[Command]:
 
 def message_text(message: str | bytes) -> str:
     """The JSON lines of a client message, in the frame kind of the codec under test."""
+    if PROTOBUF:
+        from protobuf_json import commands_to_lines
+
+        assert isinstance(message, bytes), f"text frame from a Protobuf client: {message!r}"
+        return commands_to_lines(message)
     if BINARY:
         assert isinstance(message, bytes), f"text frame from a binary-json client: {message!r}"
         return message.decode("utf-8")

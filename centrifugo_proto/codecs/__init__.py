@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ..commands import Command
+from ..errors import LocalProtocolError
 from ..messages import Incoming
 
-__all__ = ["Codec", "FrameKind", "WireId"]
+__all__ = ["Codec", "FrameKind", "WireId", "protobuf_codec"]
 
 #: A command's id on the wire: an int in the current protocol, a string in 1.x.
 WireId = int | str
@@ -84,3 +85,16 @@ class Codec(Protocol):
         """A whole payload rebuilt from deltas, as this codec hands payloads to the
         application. Raises :class:`~centrifugo_proto.errors.DecodeError`."""
         ...
+
+
+def protobuf_codec() -> Codec:
+    """The Protobuf codec (``codec="protobuf"``), imported on first use: the protobuf
+    runtime is an optional extra, and a JSON client needs none."""
+    try:
+        from .protobuf import ProtobufCodec
+    except ImportError as exc:
+        raise LocalProtocolError(
+            f"codec 'protobuf' needs the protobuf runtime "
+            f"(pip install 'centrifugo-proto[protobuf]'): {exc}"
+        ) from None
+    return ProtobufCodec()

@@ -5,16 +5,47 @@ Payload fields (``data``, ``info``...) are embedded as raw JSON values, so in
 this mode they are Python values. Zero values are omitted by the server, so
 every field but the required few has a default (§1.1 "Zero values").
 
-Decoding is the hot path: one ``json.loads`` per line, a publication push goes
+Decoding is the hot path: one ``loads`` per line, a publication push goes
 straight to a :class:`Publication`, dispatch is by table. Strings the client
 may send back later (channels of server-side subscriptions, epochs) are checked
 to be UTF-8-safe here, so a server cannot plant a value that would fail to
 encode on the next reconnect.
+
+**Which JSON library.** Reading, the hot path, is orjson's when it is installed
+(the ``fast`` extra: ``pip install 'centrifugo-proto[fast]'``), the standard
+library's otherwise. A line orjson refuses is read again by the standard library,
+so what is accepted is exactly what the standard library accepts (NaN and
+``Infinity`` literals, ``\\ud800`` escapes, deep nesting); the one difference
+left is orjson's: it reads integers beyond 64 bits as floats. Writing is the
+standard library's strict encoder: commands go out one per call, not per
+publication, and orjson's ``dumps`` would need a walk over the value to refuse
+NaN (it writes ``null``), which costs most of what it saves
+(``bench/bench_codecs.py``).
+
+Any ``loads``/``dumps`` pair plugs in instead, either half alone:
+``ClientProtocol(..., codec=JsonCodec(loads=orjson.loads, dumps=orjson.dumps))``.
+``loads`` takes a ``str`` and returns plain ``dict``/``list``/``str``/``int``/
+``float``/``bool``/None; ``dumps`` returns ``str`` or UTF-8 ``bytes`` and should
+write compact JSON. What the codec guarantees holds whatever library does the
+work:
+
+- a value that cannot travel is refused at the call with ``LocalProtocolError``:
+  whatever ``dumps`` raises, NaN and infinities (not JSON), strings and keys
+  holding a lone surrogate (not UTF-8, and so not in a text frame), output with
+  a raw newline (it would split the line, PROTOCOL.md §1.1) or that is not UTF-8;
+- whatever ``loads`` raises on the server's bytes becomes ``DecodeError``.
+
+Past that, a plugged library is what it is: orjson's ``dumps`` refuses integers
+outside 64 bits and dict keys that are not ``str`` (the standard library writes
+``2**64`` and turns ``{1: 2}`` into ``{"1": 2}``); orjson's ``loads`` refuses NaN,
+lone ``\\ud800`` escapes and nesting past 1024 (a publication holding one is
+then a protocol error, and a reconnect) and reads big integers as floats.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -62,14 +93,49 @@ from ..results import (
     SubRefreshResult,
     SubscribeResult,
     UnsubscribeResult,
+    plain_publication,
 )
 from ..validate import utf8_safe
 from . import FrameKind, WireId
+from ._fields import boolean as _bool
+from ._fields import echo as _echo
+from ._fields import integer as _int
+from ._fields import obj as _obj
+from ._fields import string as _str
+from ._fields import string_map as _str_map
+from ._fields import uint as _uint
 
 __all__ = ["JsonCodec"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_loads = json.loads
+#: Reads one JSON text; raises anything on bad input (the codec catches it).
+Loads = Callable[[str], Any]
+#: Writes one JSON text, as ``str`` or UTF-8 ``bytes``.
+Dumps = Callable[[Any], "str | bytes"]
+
+_stdlib_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_stdlib_loads: Loads = json.loads
+
+
+def find_orjson() -> Loads | None:
+    """orjson's ``loads`` when it is installed (the ``fast`` extra), falling back to
+    the standard library on what orjson refuses, so both accept the same texts."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    fast = orjson.loads
+
+    def loads(text: str) -> Any:
+        try:
+            return fast(text)
+        except ValueError:  # orjson.JSONDecodeError
+            return _stdlib_loads(text)
+
+    return loads
+
+
+#: What a :class:`JsonCodec` reads with when the caller plugs in nothing.
+_default_loads: Final[Loads] = find_orjson() or _stdlib_loads
 
 
 # -- encoding (§2.3): each command as the fields of its request, zero values left out ---
@@ -171,9 +237,9 @@ _ENCODERS: Final[Mapping[type, tuple[str, Callable[[Any], dict[str, Any]]]]] = {
 
 
 def _json(value: Any) -> str:
-    """Compact JSON that can travel in a text frame, or ``LocalProtocolError``."""
+    """Compact JSON that can travel in a text frame, or ``LocalProtocolError`` (stdlib)."""
     try:
-        text: str = _dumps(value)
+        text: str = _stdlib_dumps(value)
     except (TypeError, ValueError) as exc:  # a set, bytes, NaN, a circular list...
         raise LocalProtocolError(f"payload is not JSON-serialisable: {exc}") from None
     except RecursionError:
@@ -183,19 +249,78 @@ def _json(value: Any) -> str:
     return text
 
 
+def _check_plugged(value: Any) -> None:
+    """What another library's ``dumps`` may let through but the JSON codec refuses:
+    non-finite floats and lone surrogates (in strings and keys), anywhere in ``value``."""
+    if isinstance(value, str):
+        if not utf8_safe(value):
+            raise LocalProtocolError("payload cannot be sent: it holds a lone surrogate")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise LocalProtocolError(f"payload is not JSON-serialisable: {value!r} is not JSON")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_plugged(key)
+            _check_plugged(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_plugged(item)
+
+
+def _plugged_json(dumps: Dumps, value: Any) -> str:
+    """JSON by another library's ``dumps``, held to what :func:`_json` guarantees."""
+    try:
+        _check_plugged(value)
+        out = dumps(value)
+    except LocalProtocolError:
+        raise
+    except RecursionError:
+        raise LocalProtocolError("payload is nested too deeply for JSON") from None
+    # Whatever the library raises for what it cannot write (orjson: a TypeError).
+    except Exception as exc:
+        raise LocalProtocolError(f"payload is not JSON-serialisable: {exc}") from None
+    if isinstance(out, bytes):
+        try:
+            out = out.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LocalProtocolError("dumps wrote bytes that are not UTF-8") from None
+    elif type(out) is not str:
+        raise LocalProtocolError(f"dumps must return str or bytes, got {type(out).__name__}")
+    elif not utf8_safe(out):
+        raise LocalProtocolError("payload cannot be sent: it holds a lone surrogate")
+    if "\n" in out:  # one command per line (§1.1): a pretty-printer would split it
+        raise LocalProtocolError("dumps wrote a newline: JSON commands must be one line")
+    return out
+
+
 class JsonCodec:
-    """The JSON codec: text frames, no subprotocol needed (§1.1)."""
+    """The JSON codec: text frames, no subprotocol needed (§1.1).
+
+    ``loads`` and ``dumps`` plug in another JSON library (see the module's
+    docstring); by default orjson reads when it is installed, the standard
+    library writes.
+    """
 
     name: Final = "json"
     subprotocol: Final = None
     frame_kind: Final = FrameKind.TEXT
+
+    def __init__(self, *, loads: Loads | None = None, dumps: Dumps | None = None) -> None:
+        if loads is not None and not callable(loads):
+            raise LocalProtocolError(f"loads must be callable, got {type(loads).__name__}")
+        if dumps is not None and not callable(dumps):
+            raise LocalProtocolError(f"dumps must be callable, got {type(dumps).__name__}")
+        self._loads: Loads = _default_loads if loads is None else loads
+        self._text: Callable[[Any], str] = (
+            _json if dumps is None else lambda value: _plugged_json(dumps, value)
+        )
 
     def encode(self, command: Command) -> str:
         """``"publish":{...}``: the command's one field, without braces or id."""
         if type(command) is PingRequest:
             return ""  # the pong is the empty Command (§4)
         field, fields = _ENCODERS[type(command)]
-        return _json({field: fields(command)})[1:-1]
+        return self._text({field: fields(command)})[1:-1]
 
     def frame(self, commands: Sequence[tuple[WireId | None, str]]) -> str:
         """Commands joined by single newlines, no trailing one (§1.1)."""
@@ -205,10 +330,10 @@ class JsonCodec:
         )
 
     def decode(self, message: str | bytes) -> list[Incoming]:
-        return decode_replies(message)
+        return decode_replies(message, self._loads)
 
     def check_payload(self, value: Any) -> None:
-        _json(value)
+        self._text(value)
 
     def payload_bytes(self, data: Any) -> bytes:
         """On a delta subscription every ``data`` is a JSON string holding the payload
@@ -222,62 +347,12 @@ class JsonCodec:
 
     def payload_value(self, data: bytes) -> Any:
         try:
-            return _loads(data)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-            raise DecodeError(f"a payload rebuilt from deltas is not JSON: {exc}") from None
+            return self._loads(data.decode("utf-8"))
         except RecursionError:
             raise DecodeError("a payload rebuilt from deltas is nested too deeply") from None
-
-
-# -- field checks ----------------------------------------------------------------------
-
-
-def _fail(what: str) -> DecodeError:
-    return DecodeError(what)
-
-
-def _uint(value: Any, name: str) -> int:
-    if type(value) is not int or value < 0:
-        raise _fail(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _int(value: Any, name: str) -> int:
-    if type(value) is not int:
-        raise _fail(f"{name} must be an integer, got {value!r}")
-    return value
-
-
-def _str(value: Any, name: str) -> str:
-    if type(value) is not str:
-        raise _fail(f"{name} must be a string, got {value!r}")
-    return value
-
-
-def _bool(value: Any, name: str) -> bool:
-    if type(value) is not bool:
-        raise _fail(f"{name} must be a boolean, got {value!r}")
-    return value
-
-
-def _obj(value: Any, name: str) -> dict[str, Any]:
-    if type(value) is not dict:
-        raise _fail(f"{name} must be an object, got {value!r}")
-    return value
-
-
-def _echo(value: Any, name: str) -> str:
-    """A string the client may send back (a channel, an epoch): it must encode."""
-    if type(value) is not str or not utf8_safe(value):
-        raise _fail(f"{name} must be a string the client can send back, got {value!r}")
-    return value
-
-
-def _str_map(value: Any, name: str) -> dict[str, str]:
-    mapping = _obj(value, name)
-    for item in mapping.values():
-        _str(item, name)
-    return mapping
+        # UnicodeDecodeError, and whatever the plugged loads raises on bad JSON.
+        except Exception as exc:
+            raise DecodeError(f"a payload rebuilt from deltas is not JSON: {exc}") from None
 
 
 # -- shared messages (§2.2) ------------------------------------------------------------
@@ -313,7 +388,7 @@ def _publications(raw: Any) -> tuple[Publication, ...]:
     if raw is None:
         return ()
     if type(raw) is not list:
-        raise _fail(f"publications must be a list, got {raw!r}")
+        raise DecodeError(f"publications must be a list, got {raw!r}")
     return tuple(_publication("", item) for item in raw)
 
 
@@ -491,7 +566,7 @@ def _push(raw: Any) -> Incoming:
     push = _obj(raw, "push")
     channel = push.get("channel", "")
     if type(channel) is not str:
-        raise _fail(f"push.channel must be a string, got {channel!r}")
+        raise DecodeError(f"push.channel must be a string, got {channel!r}")
     pub = push.get("pub")
     if pub is not None:
         return _publication(channel, pub)
@@ -507,15 +582,29 @@ def _push(raw: Any) -> Incoming:
     return Push(channel, Ignored("unknown"))
 
 
+#: The keys of the common publication push and of its ``pub`` (the hot path below).
+_PUSH_KEYS: Final = frozenset({"channel", "pub"})
+_PUB_KEYS: Final = frozenset({"data", "offset"})
+
+
 def _reply(obj: dict[str, Any]) -> Incoming:
     push = obj.get("push")
     if push is not None:
+        # The hot path (DESIGN "The hot path"): a publication with data and an
+        # offset and nothing else is most of what a subscriber reads. The checks
+        # are the same as ``_publication``'s, fewer of them because fewer fields.
+        if type(push) is dict and push.keys() == _PUSH_KEYS:
+            pub, channel = push["pub"], push["channel"]
+            if type(pub) is dict and type(channel) is str and pub.keys() <= _PUB_KEYS:
+                offset = pub.get("offset", 0)
+                if type(offset) is int and offset >= 0:
+                    return plain_publication(channel, pub.get("data"), offset)
         return _push(push)
     reply_id = obj.get("id", 0)
     if reply_id == 0 and type(reply_id) is int:
         if len(obj) <= ("id" in obj):
             return PING  # an empty Reply (§4)
-        raise _fail(f"reply without id or push: {obj!r}")
+        raise DecodeError(f"reply without id or push: {obj!r}")
     _uint(reply_id, "id")
     error = obj.get("error")
     if error is not None:
@@ -524,10 +613,10 @@ def _reply(obj: dict[str, Any]) -> Incoming:
         decoder = _RESULTS.get(key)
         if decoder is not None:
             return Reply(reply_id, decoder(value))
-    raise _fail(f"reply {reply_id} has no result: {obj!r}")
+    raise DecodeError(f"reply {reply_id} has no result: {obj!r}")
 
 
-def decode_replies(message: str | bytes) -> list[Incoming]:
+def decode_replies(message: str | bytes, loads: Loads = _default_loads) -> list[Incoming]:
     """Decode one WebSocket message: newline-separated Replies, empty lines skipped."""
     if not isinstance(message, str):  # the WebSocket layer delivers text frames only
         raise DecodeError("binary frame in JSON mode")
@@ -536,11 +625,13 @@ def decode_replies(message: str | bytes) -> list[Incoming]:
         if not line or line.isspace():
             continue
         try:
-            obj = _loads(line)
-        except ValueError as exc:  # JSONDecodeError, and RecursionError's cousin below
-            raise DecodeError(f"not JSON: {exc}") from None
+            obj = loads(line)
         except RecursionError:
             raise DecodeError("JSON nested too deeply") from None
+        # JSONDecodeError (a ValueError) from the stdlib and orjson; anything from
+        # a plugged library: the server's bytes are no reason to raise anything else.
+        except Exception as exc:
+            raise DecodeError(f"not JSON: {exc}") from None
         if type(obj) is not dict:
             raise DecodeError(f"reply must be a JSON object, got {obj!r}")
         out.append(_reply(obj))

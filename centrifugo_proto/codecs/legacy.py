@@ -56,6 +56,10 @@ from ..results import (
 )
 from ..validate import utf8_safe
 from . import FrameKind, WireId
+from ._fields import boolean as _bool
+from ._fields import obj as _obj
+from ._fields import string as _str
+from ._fields import uint as _int
 
 __all__ = ["ERROR_CODES", "LegacyCodec"]
 
@@ -145,34 +149,6 @@ def _json(value: Any) -> str:
 # -- decoding: shared shapes (§3) ---------------------------------------------------------
 
 
-def _fail(what: str) -> DecodeError:
-    return DecodeError(what)
-
-
-def _obj(value: Any, name: str) -> dict[str, Any]:
-    if type(value) is not dict:
-        raise _fail(f"{name} must be an object, got {value!r}")
-    return value
-
-
-def _str(value: Any, name: str) -> str:
-    if type(value) is not str:
-        raise _fail(f"{name} must be a string, got {value!r}")
-    return value
-
-
-def _bool(value: Any, name: str) -> bool:
-    if type(value) is not bool:
-        raise _fail(f"{name} must be a boolean, got {value!r}")
-    return value
-
-
-def _int(value: Any, name: str) -> int:
-    if type(value) is not int or value < 0:
-        raise _fail(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
 def _client_info(raw: Any) -> ClientInfo:
     info = _obj(raw, "info")
     return ClientInfo(
@@ -200,7 +176,7 @@ def _oldest_first(raw: Any, channel: str) -> tuple[Publication, ...]:
     if raw is None:
         return ()
     if type(raw) is not list:
-        raise _fail(f"messages must be a list, got {raw!r}")
+        raise DecodeError(f"messages must be a list, got {raw!r}")
     return tuple(_message(item, channel) for item in reversed(raw))
 
 
@@ -283,7 +259,7 @@ def _reply(uid: str, method: str, entry: dict[str, Any]) -> Reply:
         return Reply(uid, None, _error(error, entry.get("advice")))
     decoder = _RESULTS.get(method)
     if decoder is None:
-        raise _fail(f"a reply to a method this client never sends: {method!r}")
+        raise DecodeError(f"a reply to a method this client never sends: {method!r}")
     body = entry.get("body")
     return Reply(uid, decoder(_obj(body if body is not None else {}, f"{method} body"), uid))
 

@@ -46,10 +46,10 @@ class ConnectProxy:
             except OSError:
                 return  # closed
             thread = threading.Thread(target=self._serve, args=(client,), daemon=True)
-            with self._lock:
+            with self._lock:  # started under the lock: close() never joins one not started
                 self._sockets.add(client)
                 self._threads.append(thread)
-            thread.start()
+                thread.start()
 
     def _serve(self, client: socket.socket) -> None:
         upstream = None

@@ -27,6 +27,7 @@ from centrifugo_proto.commands import (
     UnsubscribeRequest,
 )
 from centrifugo_proto.errors import ReplyError
+from centrifugo_proto.filters import FilterNode, tags
 from centrifugo_proto.messages import (
     PING,
     Ignored,
@@ -100,8 +101,11 @@ def publications(
         data=payloads,
         offset=UINT64,
         info=st.none() | client_infos(payloads),
-        tags=st.none() | st.dictionaries(TEXT, TEXT, max_size=3),
+        # The server leaves empty maps out (PROTOCOL.md §1.1): no tags is None.
+        tags=st.none() | st.dictionaries(TEXT, TEXT, min_size=1, max_size=3),
         time=INT64,
+        epoch=TEXT,
+        delta=st.booleans(),
     )
 
 
@@ -120,6 +124,22 @@ def subscribe_results(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[Sub
         was_recovering=st.booleans(),
         data=st.none() | payloads,
         delta=st.booleans(),
+    )
+
+
+@cache
+def subscribe_pushes(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[ServerSubscribe]:
+    """A ``subscribe`` push: its Subscribe message has only these fields (§3)."""
+    return st.builds(
+        ServerSubscribe,
+        st.builds(
+            SubscribeResult,
+            recoverable=st.booleans(),
+            positioned=st.booleans(),
+            epoch=TEXT,
+            offset=UINT64,
+            data=st.none() | payloads,
+        ),
     )
 
 
@@ -160,6 +180,23 @@ def results(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     )
 
 
+#: Tags filters (PROTOCOL.md §2.2) built as the caller builds them (centrifugo_proto.filters).
+_FILTER_LEAVES = st.one_of(
+    st.builds(tags.eq, TEXT.filter(bool), TEXT.filter(bool)),
+    st.builds(tags.in_, TEXT.filter(bool), st.lists(TEXT, min_size=1, max_size=3)),
+    st.builds(tags.exists, TEXT),
+    st.builds(tags.gt, TEXT.filter(bool), st.integers(-(10**6), 10**6)),
+)
+TAGS_FILTERS: st.SearchStrategy[FilterNode] = st.recursive(
+    _FILTER_LEAVES,
+    lambda children: st.one_of(
+        st.lists(children, min_size=1, max_size=3).map(lambda ns: tags.all_(*ns)),
+        st.lists(children, min_size=1, max_size=3).map(lambda ns: tags.any_(*ns)),
+        children.map(tags.not_),
+    ),
+    max_leaves=6,
+)
+
 REPLY_ERRORS = st.builds(ReplyError, UINT32, TEXT, st.booleans())
 
 
@@ -179,7 +216,7 @@ def push_bodies(payloads: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(Join, client_infos(payloads)),
         st.builds(Leave, client_infos(payloads)),
         st.builds(ServerUnsubscribe, UINT32, TEXT),
-        st.builds(ServerSubscribe, subscribe_results(payloads)),
+        subscribe_pushes(payloads),
         st.builds(ServerMessage, st.none() | payloads),
         st.builds(ServerDisconnect, UINT32, TEXT),
         st.sampled_from(["connect", "refresh", "unknown"]).map(Ignored),
@@ -219,6 +256,7 @@ def _subscribe_requests(
         recoverable=st.booleans(),
         join_leave=st.booleans(),
         delta=st.sampled_from(["", "fossil"]),
+        tags_filter=st.none() | TAGS_FILTERS,
     )
 
 

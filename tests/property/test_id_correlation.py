@@ -48,9 +48,9 @@ OPTIONS = ClientOptions(timeout=TIMEOUT)
 METHODS = ("publish", "history", "presence", "presence_stats", "rpc")
 
 
-def issue(client: Any, method: str, now: float) -> int:
+def issue(codec: CodecPair, client: Any, method: str, now: float) -> int:
     if method == "publish":
-        return client.publish("ch", {"n": 1}, now=now)
+        return client.publish("ch", codec.payload({"n": 1}), now=now)
     if method == "rpc":
         return client.rpc("m", now=now)
     return getattr(client, method)("ch", now=now)
@@ -100,7 +100,7 @@ def test_each_reply_resolves_exactly_its_own_handle_once(
         step = draw(st.sampled_from(["issue", "issue", "reply", "reply", "push"]))
         if step == "issue" or (not unanswered and step == "reply"):
             method = draw(st.sampled_from(METHODS))
-            handle = issue(client, method, now)
+            handle = issue(codec, client, method, now)
             (command,) = [c for c in peer.commands() if c != PONG]
             assert command.method == method
             assert command.id not in seen_ids, "a wire id was reused"
@@ -128,7 +128,7 @@ def test_each_reply_resolves_exactly_its_own_handle_once(
                     frame.append(draw(st.sampled_from([PING, Push("", ServerMessage(1))])))
             events += peer.feed(*frame, now=now)
         else:
-            events += peer.feed(PING, Push("", ServerMessage({"x": 1})), now=now)
+            events += peer.feed(PING, Push("", ServerMessage(codec.payload({"x": 1}))), now=now)
         now += draw(st.sampled_from([0.0, 0.01, 0.1]))
     assert client.state is ClientState.CONNECTED
     resolved = outcomes(events)
@@ -150,7 +150,7 @@ def test_late_replies_to_timed_out_commands_are_dropped(
     client, peer = connected(codec, result=NO_PING, options=OPTIONS)
     count = draw(st.integers(1, 8))
     methods = [draw(st.sampled_from(METHODS)) for _ in range(count)]
-    handles = [issue(client, method, 1.0) for method in methods]
+    handles = [issue(codec, client, method, 1.0) for method in methods]
     ids = [c.id for c in peer.commands()]
 
     def answer(wire_id: int) -> Reply:
@@ -195,7 +195,7 @@ def test_an_id_never_issued_or_answered_twice_is_bad_protocol(
     draw = data.draw
     client, peer = connected(codec, result=NO_PING, options=OPTIONS)
     count = draw(st.integers(0, 5))
-    handles = [issue(client, "publish", 1.0) for _ in range(count)]
+    handles = [issue(codec, client, "publish", 1.0) for _ in range(count)]
     ids = [c.id for c in peer.commands()]
     answered = draw(st.lists(st.sampled_from(ids), unique=True)) if ids else []
     if answered:

@@ -484,12 +484,12 @@ class ClientMachine(RuleBasedStateMachine):
     @rule(method=st.sampled_from(CALLER_METHODS))
     def command(self, method: str) -> None:
         call = {
-            "publish": lambda: self.client.publish("a", {"n": 1}, now=self.now),
+            "publish": lambda: self.client.publish("a", self.codec.payload({"n": 1}), now=self.now),
             "history": lambda: self.client.history("a", limit=5, now=self.now),
             "presence": lambda: self.client.presence("a", now=self.now),
             "presence_stats": lambda: self.client.presence_stats("a", now=self.now),
-            "rpc": lambda: self.client.rpc("m", {"x": 1}, now=self.now),
-            "send": lambda: self.client.send({"x": 1}, now=self.now),
+            "rpc": lambda: self.client.rpc("m", self.codec.payload({"x": 1}), now=self.now),
+            "send": lambda: self.client.send(self.codec.payload({"x": 1}), now=self.now),
         }[method]
         if self.state is X:
             with pytest.raises(LocalProtocolError):
@@ -690,7 +690,10 @@ class ClientMachine(RuleBasedStateMachine):
                 # The server recovers everything after the position asked for.
                 since = self.c_asked.pop(wire_id)
                 missing = () if since is None else range(since + 1, self.top + 1)
-                pubs = tuple(Publication(channel="", data={"n": o}, offset=o) for o in missing)
+                pubs = tuple(
+                    Publication(channel="", data=self.codec.payload({"n": o}), offset=o)
+                    for o in missing
+                )
                 result = SubscribeResult(
                     recoverable=True,
                     epoch="e",
@@ -723,7 +726,10 @@ class ClientMachine(RuleBasedStateMachine):
                 self.lose()  # the server may still hold it: reconnect to be sure (§6.1)
         else:
             handle = next(h for h in self.handles.values() if h.wire_id == wire_id)
-            handle.answer = RESULTS[method] if ok else ReplyError(1000, "app error")
+            answer = RESULTS[method]
+            if isinstance(answer, RpcResult):
+                answer = RpcResult(data=self.codec.payload(answer.data))
+            handle.answer = answer if ok else ReplyError(1000, "app error")
             reply = Reply(wire_id, handle.answer if ok else None, None if ok else handle.answer)
         self.feed(reply)
         self.sync()
@@ -764,7 +770,9 @@ class ClientMachine(RuleBasedStateMachine):
             return
         if self.subs.get(channel) is SED:
             self.expect_pubs = 1
-        self.feed(Publication(channel=channel, data={"n": offset}, offset=offset))
+        self.feed(
+            Publication(channel=channel, data=self.codec.payload({"n": offset}), offset=offset)
+        )
         self.sync()
 
     @precondition(lambda self: self._connected())
@@ -789,7 +797,7 @@ class ClientMachine(RuleBasedStateMachine):
                 # A gap: resubscribe at once, recovering from the position (§6.5).
                 self.subs["c"] = SING
                 self.c_resync = resync = True
-        self.feed(Publication(channel="c", data={"n": offset}, offset=offset))
+        self.feed(Publication(channel="c", data=self.codec.payload({"n": offset}), offset=offset))
         self.sync()
         if resync:
             assert "c" in self.sub_wire, "no resubscribe after an offset gap"

@@ -543,3 +543,22 @@ def test_a_publication_says_whether_its_data_is_a_delta():
     assert decode_one(line).delta is True
     with pytest.raises(DecodeError, match=r"pub\.delta"):
         decode_one({"push": {"channel": "c", "pub": {"data": "x", "delta": 1}}})
+
+
+def test_the_hot_path_builds_the_same_publication_as_the_general_path():
+    """``plain_publication`` fills the slots itself (DESIGN "The hot path"): the
+    object must be indistinguishable from one attrs built."""
+    from centrifugo_proto.results import plain_publication
+
+    fast = plain_publication("chat", {"n": 1}, 7)
+    slow = Publication(channel="chat", data={"n": 1}, offset=7)
+    assert fast == slow
+    assert hash(plain_publication("c", 1, 0)) == hash(Publication(channel="c", data=1))
+    assert repr(fast) == repr(slow)
+    assert [getattr(fast, f) for f in slow.__slots__ if f != "__weakref__"] == [
+        getattr(slow, f) for f in slow.__slots__ if f != "__weakref__"
+    ]
+    # Both paths decode the same line to equal objects.
+    line = {"push": {"channel": "chat", "pub": {"data": {"n": 1}, "offset": 7}}}
+    assert decode_one(line) == slow
+    assert codec._push(line["push"]) == slow

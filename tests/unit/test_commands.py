@@ -231,7 +231,7 @@ def test_bad_endpoint_is_refused_at_construction(endpoints):
 
 def test_unknown_codec_is_refused():
     with pytest.raises(LocalProtocolError, match="unknown codec"):
-        ClientProtocol(ENDPOINT, codec="protobuf")
+        ClientProtocol(ENDPOINT, codec="msgpack")
 
 
 def test_connect_data_must_be_json():

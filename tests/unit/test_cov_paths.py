@@ -23,9 +23,7 @@ from centrifugo_proto import (
     ErrorOccurred,
     LocalProtocolError,
     OpenTransport,
-    PublicationsLost,
     ReplyError,
-    StreamPosition,
     Subscribing,
     SubscriptionState,
     TokenRefreshed,
@@ -35,7 +33,6 @@ from centrifugo_proto import (
 from centrifugo_proto.codecs import FrameKind
 from centrifugo_proto.dialect import CURRENT
 from centrifugo_proto.endpoints import parse_endpoint
-from centrifugo_proto.errors import PublicationsDropped
 from centrifugo_proto.events import StartTls
 from centrifugo_proto.messages import PING, Join, Push
 from centrifugo_proto.proxy import ProxyHandshake, parse_proxy
@@ -506,15 +503,6 @@ def test_reply_error_repr_equality_and_hash():
     assert error != "103: permission denied"
     assert hash(error) == hash(ReplyError(103, "permission denied"))
     assert error != ReplyError(103, "permission denied", temporary=True)
-
-
-def test_publications_dropped_carries_the_loss_report():
-    lost = PublicationsLost(
-        channel="a", since=StreamPosition(3, "e"), reason="buffer full", count=2
-    )
-    error = PublicationsDropped(lost)
-    assert error.lost is lost
-    assert "buffer full" in str(error)
 
 
 @pytest.mark.parametrize(

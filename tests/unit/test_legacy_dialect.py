@@ -476,3 +476,25 @@ def test_a_message_delivered_already_is_not_delivered_twice_and_one_without_uid_
     assert [e.publication.data for e in only(server.send(plain, now=1.0), PublicationReceived)] == [
         2
     ]
+
+
+def test_a_refusal_carries_its_reason_to_the_subscription():
+    client, server, _ = connected()
+    client.subscribe("$secret", now=1.0)
+    (request,) = only(server.events(), TokenRequested)
+    client.token_failed(request, unauthorized=True, now=1.0, reason="auth endpoint: HTTP 403")
+    (ended,) = only(server.events(), Unsubscribed)
+    assert ended.reason == "auth endpoint: HTTP 403"
+    assert str(ended.error) == "auth endpoint: HTTP 403"
+
+
+def test_a_failed_token_request_says_why_and_is_retried():
+    from centrifugo_proto import ErrorOccurred
+
+    client, server, _ = connected()
+    client.subscribe("$secret", now=1.0)
+    (request,) = only(server.events(), TokenRequested)
+    client.token_failed(request, now=1.0, reason="auth endpoint down")
+    (error,) = only(server.events(), ErrorOccurred)
+    assert str(error.error) == "could not get a token: auth endpoint down"
+    assert client.subscription_state("$secret").value == "subscribing"

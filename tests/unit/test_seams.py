@@ -47,7 +47,19 @@ GENERIC = [
     "codes.py",
 ]
 #: Names of concrete codecs (modules and classes) that only codecs/__init__.py may use.
-CONCRETE = {"centrifugo_proto.codecs.json", ".codecs.json", "codecs.json", "JsonCodec", "json"}
+CONCRETE = {
+    "centrifugo_proto.codecs.json",
+    ".codecs.json",
+    "codecs.json",
+    "JsonCodec",
+    "json",
+    "centrifugo_proto.codecs.protobuf",
+    ".codecs.protobuf",
+    "codecs.protobuf",
+    "ProtobufCodec",
+    "protobuf_codec",
+    "protobuf",
+}
 
 
 def _references(path: Path) -> set[str]:
@@ -93,7 +105,7 @@ def test_a_codec_the_caller_wrote_plugs_in():
     assert opened.endpoint.subprotocols == ("x-test-json-binary",)
 
 
-@pytest.mark.parametrize("codec", ["protobuf", "yaml"])
+@pytest.mark.parametrize("codec", ["msgpack", "yaml", "Protobuf"])
 def test_an_unknown_codec_name_is_refused(codec):
     with pytest.raises(LocalProtocolError, match="unknown codec"):
         ClientProtocol(ENDPOINT, codec=codec)

@@ -1,11 +1,11 @@
-"""The bounded publication buffer: its documented overflow policy."""
+"""The bounded publication buffer (adapters/_base/buffer.py): its documented overflow policy."""
 
 from __future__ import annotations
 
 import pytest
 
-from centrifugo_proto import Publication, PublicationsLost, StreamPosition
-from centrifugo_proto.buffer import PublicationBuffer
+from centrifugo_proto import LocalProtocolError, Publication, PublicationsLost, StreamPosition
+from centrifugo_proto.adapters._base.buffer import PublicationBuffer
 
 
 def pub(offset: int) -> Publication:
@@ -70,5 +70,8 @@ def test_publications_without_offsets_report_no_position() -> None:
 
 
 def test_limit_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(LocalProtocolError, match="at least 1"):
         PublicationBuffer("ch", limit=0)
+    for wrong in ("5", 2.0, True, None):
+        with pytest.raises(LocalProtocolError, match="at least 1"):
+            PublicationBuffer("ch", limit=wrong)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Which callback an event goes to (centrifugo_proto/dispatch.py)."""
+"""Which callback an event goes to (adapters/_base/names.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from centrifugo_proto import (
     ConnectResult,
     ErrorOccurred,
     JoinReceived,
+    LocalProtocolError,
     OpenTransport,
     PingReceived,
     Publication,
@@ -27,7 +28,7 @@ from centrifugo_proto import (
     TransportClosed,
     Unsubscribed,
 )
-from centrifugo_proto.dispatch import CALLBACK_NAMES, callback_target, event_name
+from centrifugo_proto.adapters._base.names import CALLBACK_NAMES, callback_target, event_name
 from centrifugo_proto.endpoints import parse_endpoint
 
 INFO = ClientInfo(user="u", client="c")
@@ -98,5 +99,5 @@ def test_seed_names_map_to_current_ones_and_typos_are_refused():
     assert event_name("disconnect") == "disconnected"
     assert event_name("publish") == "publish"
     assert event_name("ws_error") == "ws_error"
-    with pytest.raises(ValueError, match="publicaton"):
+    with pytest.raises(LocalProtocolError, match="publicaton"):
         event_name("publicaton")

@@ -1,23 +1,24 @@
-"""Which callback an event goes to: shared by every adapter (DESIGN "Adapters").
+"""Which callback an event goes to, by the names of ``on(name, callback)``.
 
-``on(name, callback)`` names are the current SDKs' (PROTOCOL.md §5.4 events):
-connection events go to the client; subscription events go to that
-subscription, except those of server-side subscriptions, which go to the
-client (PROTOCOL.md §6.5). ``ping``, ``refresh``, ``ws_closed`` and
-``ws_error`` are the seed's names (DESIGN "Seed API") for events the current
-SDKs do not name; the seed's other names are aliases (:data:`SEED_ALIASES`) or
-name the reply to a command (:data:`REPLY_NAMES`, a :class:`CommandReplied`).
-The table is in ``docs/events.md``.
+``on()`` names are the current SDKs' (PROTOCOL.md §5.4 events): connection
+events go to the client; subscription events go to that subscription, except
+those of server-side subscriptions, which go to the client (PROTOCOL.md §6.5).
+``ping``, ``refresh``, ``ws_closed`` and ``ws_error`` are the seed's names
+(DESIGN "Seed API") for events the current SDKs do not name; the seed's other
+names are aliases (:data:`SEED_ALIASES`) or name the reply to a command
+(:data:`REPLY_NAMES`, a :class:`CommandReplied`). The table is in
+``docs/events.md``. Adapter policy, not protocol: the core has no callbacks.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import attrs
 
-from .errors import CentrifugoError
-from .events import (
+from centrifugo_proto.errors import CentrifugoError, LocalProtocolError
+from centrifugo_proto.events import (
     Connected,
     Connecting,
     Disconnected,
@@ -40,6 +41,8 @@ __all__ = [
     "CALLBACK_NAMES",
     "REPLY_NAMES",
     "SEED_ALIASES",
+    "Callback",
+    "Callbacks",
     "CommandReplied",
     "TransportFailed",
     "callback_target",
@@ -66,7 +69,7 @@ CALLBACK_NAMES: Final[dict[type[Event], str]] = {
 }
 
 _SUBSCRIPTION_EVENTS: Final = (Subscribing, Subscribed, Unsubscribed, JoinReceived, LeaveReceived)
-_CHANNEL_EVENTS: Final = (ErrorOccurred, TokenRefreshed)
+_CHANNEL_EVENTS: Final = (ErrorOccurred, TokenRefreshed, PublicationsLost)
 
 
 def callback_target(event: Event) -> tuple[str | None, str] | None:
@@ -79,14 +82,9 @@ def callback_target(event: Event) -> tuple[str | None, str] | None:
         return (None if event.server_side else event.publication.channel), name
     if isinstance(event, _SUBSCRIPTION_EVENTS):
         return (None if event.server_side else event.channel), name
-    if isinstance(event, PublicationsLost):
-        return event.channel, name
     if isinstance(event, _CHANNEL_EVENTS):
         return event.channel, name
     return None, name
-
-
-# -- names for ``on()`` ---------------------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
@@ -109,10 +107,11 @@ class CommandReplied:
 
 @attrs.frozen(kw_only=True)
 class TransportFailed:
-    """The socket could not be opened (refused, TLS, ...) or broke while in use:
-    the seed's ``ws_error``. Made by the adapters, which see the socket."""
+    """The socket could not be opened (refused, TLS, a resolver that raised, ...)
+    or broke while in use: the seed's ``ws_error``. ``error`` is the exception
+    itself, whatever its type. Made by the adapters, which see the socket."""
 
-    error: BaseException | str
+    error: BaseException
 
 
 #: Extra names the seed (Perl ``Centrifugo::Client``) used → the current name.
@@ -133,10 +132,33 @@ _EVENT_NAMES: Final = frozenset(CALLBACK_NAMES.values()) | {"ws_error"} | REPLY_
 def event_name(name: str) -> str:
     """The name callbacks are kept under: ``name`` itself or its current alias.
 
-    Raises ValueError for a name no event has (a typo would otherwise wait forever).
+    Raises LocalProtocolError for a name no event has (a typo would otherwise
+    wait forever).
     """
     name = SEED_ALIASES.get(name, name)
     if name not in _EVENT_NAMES:
         known = sorted(_EVENT_NAMES | SEED_ALIASES.keys())
-        raise ValueError(f"no event is called {name!r}; known names: {', '.join(known)}")
+        raise LocalProtocolError(f"no event is called {name!r}; known names: {', '.join(known)}")
     return name
+
+
+#: What ``on()`` takes: called with the event; may return an awaitable in the async adapters.
+Callback = Callable[[Any], object]
+_C = TypeVar("_C", bound="Callbacks")
+
+
+class Callbacks:
+    """``on(name, callback)``: current and seed names alike (``docs/events.md``)."""
+
+    def __init__(self) -> None:
+        self._callbacks: dict[str, list[Callback]] = {}
+
+    def on(self: _C, name: str, callback: Callback) -> _C:
+        """Call ``callback(event)`` for every event called ``name``; returns self.
+
+        Raises LocalProtocolError for a name no event has, or a callback that is
+        not callable."""
+        if not callable(callback):
+            raise LocalProtocolError(f"on({name!r}, ...) needs a callable, got {callback!r}")
+        self._callbacks.setdefault(event_name(name), []).append(callback)
+        return self

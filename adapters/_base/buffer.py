@@ -11,7 +11,9 @@ created, so the policy lives here once:
 - The reader is told exactly where: the next ``pop()`` returns a
   :class:`PublicationsLost` (reason "buffer full", ``count`` dropped, ``since``
   the position before the first of them) before the publications that follow
-  the gap. With history on the channel, ``history(since=lost.since)`` fills it.
+  the gap; the subscription reports it (``publications_lost``) and goes on, so
+  the reader's loop never ends on a gap. With history on the channel,
+  ``history(since=lost.since)`` fills it.
 - Callbacks (``on("publication")``) do not go through this buffer.
 """
 
@@ -19,8 +21,9 @@ from __future__ import annotations
 
 from collections import deque
 
-from .events import PublicationsLost
-from .results import Publication, StreamPosition
+from centrifugo_proto.errors import LocalProtocolError
+from centrifugo_proto.events import PublicationsLost
+from centrifugo_proto.results import Publication, StreamPosition
 
 __all__ = ["DEFAULT_BUFFER_LIMIT", "PublicationBuffer"]
 
@@ -30,8 +33,8 @@ DEFAULT_BUFFER_LIMIT = 4096
 
 class PublicationBuffer:
     def __init__(self, channel: str, limit: int = DEFAULT_BUFFER_LIMIT) -> None:
-        if limit < 1:
-            raise ValueError(f"buffer limit must be at least 1, got {limit}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise LocalProtocolError(f"buffer_size must be at least 1, got {limit!r}")
         self.channel = channel
         self.limit = limit
         #: The epoch of the stream, for the position a loss report carries.

@@ -1,0 +1,183 @@
+"""The blocking adapter's public API: the async layer's methods without ``await``.
+
+Every call blocks until done, at most its ``timeout=`` (None: the client's
+``options.timeout``; 0: no time at all), and raises ``CommandTimeout`` when it
+runs out. The waits are ``threading.Event`` waits; iteration holds the
+client's lock while it takes from the buffer the I/O thread fills.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from centrifugo_proto.events import Subscribed
+from centrifugo_proto.results import (
+    HistoryResult,
+    PresenceResult,
+    PresenceStatsResult,
+    Publication,
+    PublishResult,
+    RpcResult,
+    StreamPosition,
+)
+
+from ._base import ClientBase, Pending, SubscribeOptions, SubscriptionBase
+from ._base.waiters import Wakeup
+
+if TYPE_CHECKING:
+    from typing_extensions import Self, Unpack
+
+__all__ = ["SyncClient", "SyncSubscription"]
+
+T = TypeVar("T")
+C = TypeVar("C", bound="SyncClient[Any]")
+S = TypeVar("S", bound="SyncSubscription[Any]")
+
+
+class SyncSubscription(SubscriptionBase[C]):
+    """``sub.subscribe()``, ``for pub in sub``, ``sub.on(name, callback)``."""
+
+    def subscribe(self, timeout: float | None = None) -> Subscribed:
+        """Block until subscribed: a refusal raises ReplyError (§6.4), the caller's own
+        ``unsubscribe()`` SubscriptionCancelled, the timeout CommandTimeout."""
+        return self.client._run(f"subscribe to {self.channel!r}", timeout, self._start_subscribe)
+
+    def unsubscribe(self) -> None:
+        """Unsubscribe; nothing to end (never subscribed, or already) is a no-op."""
+        self._start_unsubscribe()
+
+    def publish(self, data: Any, *, timeout: float | None = None) -> PublishResult:
+        return self.client.publish(self.channel, data, timeout=timeout)
+
+    def history(
+        self,
+        *,
+        limit: int = 0,
+        since: StreamPosition | None = None,
+        reverse: bool = False,
+        timeout: float | None = None,
+    ) -> HistoryResult:
+        return self.client.history(
+            self.channel, limit=limit, since=since, reverse=reverse, timeout=timeout
+        )
+
+    def presence(self, *, timeout: float | None = None) -> PresenceResult:
+        return self.client.presence(self.channel, timeout=timeout)
+
+    def presence_stats(self, *, timeout: float | None = None) -> PresenceStatsResult:
+        return self.client.presence_stats(self.channel, timeout=timeout)
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Publication:
+        return self._next()
+
+    def _next(self, timeout: float | None = None) -> Publication:
+        """The next publication; StopIteration once the client closed and the buffer
+        is drained; CommandTimeout after ``timeout`` (None: no limit)."""
+        client = self.client
+        while True:
+            with client._lock:  # the I/O thread fills the buffer under it
+                if self._ready():
+                    pub = self._take()
+                    break
+                wakeup = self._arm_reader()
+            if not client._wait_event(wakeup, timeout):
+                raise self._no_publication(timeout)
+        if pub is None:
+            raise StopIteration
+        return pub
+
+
+class SyncClient(ClientBase[S]):
+    """The public API of the blocking client."""
+
+    _rng_factory = random.Random  # backoff jitter, one per client
+    _lock_factory = threading.RLock
+
+    def _start_threads(self) -> None:
+        """Start what runs the client (on ``connect()``, not at construction)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _new_wakeup(self) -> Wakeup:
+        return threading.Event()
+
+    def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:
+        assert isinstance(wakeup, threading.Event)
+        return wakeup.wait(seconds)
+
+    def __enter__(self) -> Self:
+        try:
+            self.connect()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def connect(self, timeout: float | None = None) -> None:
+        """Block until connected: a terminal refusal raises ReplyError, the timeout
+        CommandTimeout (naming the last error); the client goes on trying."""
+        self._start_threads()
+        self._run("connect", timeout, self._start_connect)
+
+    def disconnect(self) -> None:
+        """Back to disconnected (``connect()`` may follow)."""
+        self._call(lambda now: self._proto.disconnect(now=now))
+
+    def subscribe(
+        self, channel: str, *, timeout: float | None = None, **options: Unpack[SubscribeOptions]
+    ) -> S:
+        """``new_subscription`` (unless there is one) + ``subscribe()``: returns once subscribed."""
+        sub = self._subscription_for(channel, options)
+        sub.subscribe(timeout)
+        return sub
+
+    def unsubscribe(self, channel: str) -> None:
+        self._subscription(channel).unsubscribe()
+
+    def publish(self, channel: str, data: Any, *, timeout: float | None = None) -> PublishResult:
+        return self._run("publish", timeout, lambda: self._start_publish(channel, data))
+
+    def history(
+        self,
+        channel: str,
+        *,
+        limit: int = 0,
+        since: StreamPosition | None = None,
+        reverse: bool = False,
+        timeout: float | None = None,
+    ) -> HistoryResult:
+        """``limit`` 0 gives only the stream's top position, -1 everything."""
+        start = lambda: self._start_history(channel, limit, since, reverse)  # noqa: E731
+        return self._run("history", timeout, start)
+
+    def presence(self, channel: str, *, timeout: float | None = None) -> PresenceResult:
+        return self._run("presence", timeout, lambda: self._start_presence(channel))
+
+    def presence_stats(self, channel: str, *, timeout: float | None = None) -> PresenceStatsResult:
+        return self._run("presence_stats", timeout, lambda: self._start_presence_stats(channel))
+
+    def rpc(self, method: str, data: Any = None, *, timeout: float | None = None) -> RpcResult:
+        return self._run("rpc", timeout, lambda: self._start_rpc(method, data))
+
+    def send(self, data: Any, *, timeout: float | None = None) -> None:
+        """Fire-and-forget message to the server; done once queued."""
+        self._run("send", timeout, lambda: self._start_send(data))
+
+    def _run(self, what: str, timeout: float | None, start: Callable[[], Pending[T]]) -> T:
+        """Start a wait and block for it, ``timeout`` at most (None: the client's)."""
+        budget = self._budget(timeout)
+        pending = start()
+        if not pending.done() and not self._wait_event(pending.wakeup, budget):
+            raise self._gave_up(pending, what, budget)
+        return pending.outcome()

@@ -1,0 +1,125 @@
+"""The blocking adapter's threads and what they share, started by ``connect()``
+(``Client(...)`` starts nothing) and ended by ``close()`` or, for a client
+nobody closed, by its finalizer.
+
+The thread bodies hold the client through a weak reference, and only while
+they work, never while they wait (in ``select``, on a queue): so a client that
+is no longer referenced is collected, its ``weakref.finalize`` runs
+:meth:`Threads.release`, and the I/O thread closes every socket on its way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import queue
+import selectors
+import socket
+import threading
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._base.tokens import not_awaitable
+
+if TYPE_CHECKING:
+    from .blocking import Client
+
+__all__ = ["END", "Threads"]
+
+#: Ends a queue's thread.
+END: Any = object()
+
+
+class Threads:
+    """What the threads and the finalizer hold (never the client): the queues, and
+    from ``start()`` on the selector, the wake-up pair and the sockets."""
+
+    def __init__(self) -> None:
+        self.callbacks: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.tokens: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.sockets: set[socket.socket] = set()
+        self.stopping = self.closed = False
+        self._lock = threading.Lock()
+
+    def start(self, client: Client) -> None:
+        self.selector = selectors.DefaultSelector()
+        self.wake_r, self.wake_w = socket.socketpair()
+        for end in (self.wake_r, self.wake_w):
+            end.setblocking(False)
+        self.selector.register(self.wake_r, selectors.EVENT_READ)
+        self.ref = weakref.ref(client)
+        self._start("centrifugo-io", _io_thread, self.ref, self)
+        self._start("centrifugo-callbacks", _dispatch, self.callbacks, client._log)
+        if not self.tokens.empty():  # asked for before the threads ran
+            self.start_tokens()
+
+    def start_tokens(self) -> None:
+        """The token thread, on the first token request (most clients never need it)."""
+        if len(self.threads) == 2 and not self.stopping:
+            self._start("centrifugo-tokens", _fetch_tokens, self.ref, self.tokens)
+
+    def _start(self, name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def wake(self) -> None:
+        if self.threads and threading.current_thread() is not self.threads[0]:
+            with contextlib.suppress(OSError):  # full (a wake-up is pending) or closed
+                self.wake_w.send(b"\0")
+
+    def release(self) -> None:
+        """Stop every thread; the I/O thread closes the sockets (here if it is gone)."""
+        self.stopping = True
+        self.callbacks.put(END)
+        self.tokens.put(END)
+        self.wake()
+        if not (self.threads and self.threads[0].is_alive()):
+            self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed or not self.threads:
+                return
+            self.closed = True
+        for sock in [*self.sockets, self.wake_r, self.wake_w]:
+            sock.close()
+        self.selector.close()
+
+
+def _io_thread(ref: weakref.ref[Client], shared: Threads) -> None:
+    """Each turn takes the client, works, and lets it go before it waits."""
+    while (client := ref()) is not None and not shared.stopping:
+        timeout = client._io_prepare()
+        del client
+        ready = shared.selector.select(timeout)
+        if (client := ref()) is not None:
+            client._io_ready(ready)
+        del client
+    if (client := ref()) is not None:
+        client._io_finish()
+    del client
+    shared.close()
+
+
+def _dispatch(callbacks: queue.SimpleQueue[Any], log: logging.Logger) -> None:
+    while (item := callbacks.get()) is not END:
+        callback, event = item
+        try:
+            result = callback(event)
+            if inspect.isawaitable(result):  # nothing here awaits it: say so, once
+                not_awaitable(result, f"callback {callback!r}")
+        except Exception:  # a callback cannot hurt the client
+            log.exception("callback %r raised on %r", callback, event)
+
+
+def _fetch_tokens(ref: weakref.ref[Client], tokens: queue.SimpleQueue[Any]) -> None:
+    while (event := tokens.get()) is not END and (client := ref()) is not None:
+        try:
+            client._fetch_token_now(event)
+        except Exception:  # answering the core broke: its bug; the next fetch goes on
+            client._log.exception("answering %r failed", event)
+        del client
