@@ -138,7 +138,7 @@ class WebSocketLayer:
                 self._frames(data, out, reply)
             else:
                 self._eof(out, reply)
-            return out, bytes(reply)
+            return out, bytes(reply) if reply else b""
         if data is None and not self._reject_status:
             # The peer closed before answering the upgrade: the connection was lost
             # (the caller reports 1006), which is not a protocol error; h11 calls it
