@@ -95,7 +95,7 @@ FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
 # the 1.x codec harness at about 69000 exec/s: 2 million in under a minute; the
 # Protobuf codec's at about 7160 exec/s on a busy machine: 2 million, 5 to 10 minutes.
 # The WebSocket differential harness (four layers per input, whole and cut) ran at about
-# 200 exec/s on a busy machine: 500,000 take about 40 minutes of one core.
+# 420 exec/s (200 on a busier machine): 500,000 take 20 to 40 minutes of one core.
 FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:300000 \
   fuzz_fossil:2000000 fuzz_caller:1000000 fuzz_legacy_codec:2000000 \
   fuzz_protobuf_codec:2000000 fuzz_websocket_fast:500000
