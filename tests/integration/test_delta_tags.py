@@ -303,12 +303,20 @@ def test_filter_and_delta_are_refused_together_at_the_call(
     adapter: Runner, tags_server: CentrifugoServer
 ) -> None:
     """The namespace allows both, one at a time; together the client refuses them
-    before anything is sent."""
+    before anything is sent, and leaves no subscription behind: the same channel
+    subscribes afterwards with either option alone."""
     with adapter.connected(tags_server.ws_url) as client:
         channel = unique("deltas:")
         with pytest.raises(LocalProtocolError, match="cannot be combined"):
             client.subscribe(channel, delta="fossil", tags_filter=tags.exists("type"))
         assert client.state is ClientState.CONNECTED
+        assert client.get_subscription(channel) is None
+        with pytest.raises(LocalProtocolError, match="delta must be one of"):
+            client.subscribe(channel, delta="zstd")
+        assert client.get_subscription(channel) is None
+        again = client.subscribe(channel, delta="fossil")
+        assert again.state is SubscriptionState.SUBSCRIBED
+        assert again.delta_stats is not None
         assert client.subscribe(unique("deltas:"), delta="fossil").delta_stats is not None
         filtered = client.subscribe(unique("deltas:"), tags_filter=tags.exists("type"))
         assert filtered.state is SubscriptionState.SUBSCRIBED
