@@ -14,6 +14,8 @@ the server with a reconnect code. Then writes:
 - ``corpus/fuzz_client/``: the frames after the connect reply, whole and in
   pieces, behind the harness's option bytes;
 - ``corpus/fuzz_websocket/``: the frame stream whole, and frame by frame;
+- ``corpus/fuzz_websocket_fast/``: the same behind that harness's option bytes, whole,
+  and cut every few bytes with EOF;
 - ``corpus/fuzz_json_codec/``: every text message alone.
 
 With ``protobuf`` on the command line, the same session in Protobuf mode instead
@@ -233,9 +235,15 @@ def main() -> int:
         *(b"\x04" + f for f in frames),  # one frame each, with the differential check
         b"\x04" + b"".join(frames[1:4]),
     ]
+    fast_seeds = [
+        b"\x00\x00" + b"".join(frames),  # raw bytes, whole, no EOF
+        *(b"\x04\x05" + f for f in frames),  # one frame each, cut every 5 bytes, EOF
+        b"\x04\x81" + b"".join(frames[1:4]),  # every byte, the head's blank line too
+    ]
     print(f"recorded {len(frames)} frames, {len(messages)} text messages, {len(stream)} bytes")
     print(f"fuzz_client: {write('fuzz_client', client_seeds)} new seeds")
     print(f"fuzz_websocket: {write('fuzz_websocket', websocket_seeds)} new seeds")
+    print(f"fuzz_websocket_fast: {write('fuzz_websocket_fast', fast_seeds)} new seeds")
     print(f"fuzz_json_codec: {write('fuzz_json_codec', messages)} new seeds")
     return 0
 
