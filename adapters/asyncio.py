@@ -57,7 +57,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
     """The asyncio client: ``async with Client(url, token=...) as client:`` (docs/adapters.md).
     It may be built before ``asyncio.run()``: it binds to the loop of its first call."""
 
-    _log = logging.getLogger("centrifugo_proto.asyncio")
+    _log = logging.getLogger("centrifugo_proto.adapters.asyncio")
 
     def _setup(self) -> None:
         super()._setup()

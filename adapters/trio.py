@@ -51,7 +51,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
     """The trio client: it runs inside ``async with Client(url, token=...) as client:``,
     which holds its nursery (docs/adapters.md)."""
 
-    _log = logging.getLogger("centrifugo_proto.trio")
+    _log = logging.getLogger("centrifugo_proto.adapters.trio")
 
     def _setup(self) -> None:
         super()._setup()

@@ -8,6 +8,8 @@ outgoing bytes.
 
 from __future__ import annotations
 
+import logging
+
 import attrs
 from wsproto import WSConnection
 from wsproto.connection import ConnectionState, ConnectionType
@@ -27,6 +29,9 @@ from .codecs import FrameKind
 from .endpoints import Endpoint
 
 __all__ = ["WebSocketClosed", "WebSocketFailed", "WebSocketLayer", "WebSocketOpened"]
+
+#: The WebSocket layer's logger (docs/logging.md): the handshake and the closes, at DEBUG.
+log = logging.getLogger("centrifugo_proto.websocket")
 
 #: RFC 6455 §7.4.1: no status code received / connection lost without a close frame.
 ABNORMAL_CLOSURE = 1006
@@ -79,6 +84,8 @@ class WebSocketLayer:
     def handshake(self) -> bytes:
         """The HTTP upgrade request."""
         endpoint = self._endpoint
+        # The path alone: a query might carry a credential, and so might a header.
+        log.debug("upgrade request: %s", endpoint.resource.partition("?")[0])
         return self._ws.send(
             Request(
                 host=endpoint.host_header,
@@ -117,6 +124,7 @@ class WebSocketLayer:
                             out.append(self._join_parts())
                 elif isinstance(event, AcceptConnection):
                     self.open = True
+                    log.debug("handshake accepted, subprotocol %r", event.subprotocol)
                     out.append(WebSocketOpened(event.subprotocol))
                 elif isinstance(event, Ping):
                     reply += ws.send(event.response())
@@ -128,6 +136,7 @@ class WebSocketLayer:
                         self._finish()
                         out.append(WebSocketFailed(f"WebSocket protocol error: {event.reason}"))
                         break
+                    log.debug("close frame from the server: %d %r", event.code, event.reason)
                     if ws.state is ConnectionState.REMOTE_CLOSING:
                         reply += ws.send(event.response())
                     self._finish()
@@ -168,5 +177,6 @@ class WebSocketLayer:
         was_open = self.open
         self._finish()
         if was_open and self._ws.state is ConnectionState.OPEN:
+            log.debug("closing: %d %r", code, reason)
             return self._ws.send(CloseConnection(code=code, reason=reason))
         return b""

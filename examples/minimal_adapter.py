@@ -1,10 +1,8 @@
 """A complete minimal adapter: the sans-I/O core on a blocking selectors loop.
 
-The worked example of docs/integrating.md. It connects, subscribes, publishes
-three messages once subscribed, prints each publication it receives and closes.
-One socket, one selector, one timer (``next_deadline()``), every call into the
-core followed by a flush and a drain. Environment: CENTRIFUGO_WS_URL and
-CENTRIFUGO_HMAC_SECRET, as for examples/quickstart.py.
+The worked example of docs/integrating.md: it connects, subscribes, publishes three
+messages, prints each publication it receives and closes. Environment:
+CENTRIFUGO_WS_URL and CENTRIFUGO_HMAC_SECRET, as for examples/quickstart.py.
 """
 
 from __future__ import annotations
@@ -51,10 +49,19 @@ class SelectorLoop:
                 self.proto.tls_started(now=time.monotonic())
             elif isinstance(event, cp.CloseTransport):
                 self.drop()
-            elif isinstance(event, cp.TokenRequested):  # no get_token here: refuse it for good
-                self.proto.token_failed(event, unauthorized=True, now=time.monotonic())
+            elif isinstance(event, cp.TokenRequested):
+                self.answer(event)
             else:
                 self.handle(event)
+
+    def answer(self, event: cp.TokenRequested) -> None:
+        """Override to fetch tokens: ``provide_token(event, token, now=...)``, or
+        ``token_failed(event, now=...)`` to retry later. None here: refused for good."""
+        self.proto.token_failed(event, unauthorized=True, now=time.monotonic())
+
+    def fail(self, reason: str) -> None:
+        self.drop()
+        self.proto.transport_failed(reason, now=time.monotonic())
 
     def flush(self) -> None:
         data = self.proto.data_to_send()
@@ -62,8 +69,7 @@ class SelectorLoop:
             try:
                 self.sock.sendall(data)
             except OSError as exc:
-                self.drop()
-                self.proto.transport_failed(f"write failed: {exc}", now=time.monotonic())
+                self.fail(f"write failed: {exc}")
 
     def open(self, event: cp.OpenTransport) -> None:
         try:  # blocking connect: fine for a sketch; a real adapter dials asynchronously
@@ -71,8 +77,7 @@ class SelectorLoop:
             if event.tls:
                 sock = TLS.wrap_socket(sock, server_hostname=event.server_hostname)
         except OSError as exc:
-            self.proto.transport_failed(f"connect failed: {exc}", now=time.monotonic())
-            return
+            return self.fail(f"connect failed: {exc}")
         self.sock = sock
         self.selector.register(sock, selectors.EVENT_READ)
         self.proto.transport_opened(now=time.monotonic())
@@ -88,22 +93,19 @@ class SelectorLoop:
         while self.proto.state in (cp.ClientState.CONNECTING, cp.ClientState.CONNECTED):
             deadline = self.proto.next_deadline()
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            sock = self.sock
-            if sock is None:  # between two attempts: only the timer
+            if (sock := self.sock) is None:  # between two attempts: only the timer
                 time.sleep(0.05 if wait is None else wait)
             elif (isinstance(sock, ssl.SSLSocket) and sock.pending()) or self.selector.select(wait):
                 self.read(sock)  # (TLS may hold decrypted bytes that select cannot see)
-            deadline = self.proto.next_deadline()
-            if deadline is not None and time.monotonic() >= deadline:
+            if (due := self.proto.next_deadline()) is not None and time.monotonic() >= due:
                 self.call(self.proto.handle_timeout)
 
     def read(self, sock: socket.socket) -> None:
         try:
             data = sock.recv(65536)
         except OSError as exc:
-            self.drop()
-            self.call(self.proto.transport_failed, f"read failed: {exc}")
-            return
+            self.fail(f"read failed: {exc}")
+            return self.pump()
         if data:
             self.call(self.proto.receive_data, data)
         else:  # the peer closed its side
@@ -124,8 +126,7 @@ def main() -> None:
             print(f"connected as client {event.client_id}")
         elif isinstance(event, cp.Subscribed):
             print(f"subscribed to {event.channel}")
-            # A call from a handler needs no pump of its own: the pump that called
-            # the handler flushes and drains before it goes on.
+            # A handler's calls need no pump: the one that called it goes on.
             for n in range(1, COUNT + 1):  # each returns a handle; replies come as events
                 proto.publish(CHANNEL, {"n": n}, now=time.monotonic())
         elif isinstance(event, cp.PublicationReceived):
@@ -134,9 +135,7 @@ def main() -> None:
             received += 1
             if received == COUNT:
                 proto.close(now=time.monotonic())
-        elif isinstance(event, cp.Disconnected):
-            print(f"disconnected: {event.reason}")
-        elif isinstance(event, (cp.CommandFailed, cp.ErrorOccurred)):
+        elif isinstance(event, cp.CommandFailed | cp.ErrorOccurred):
             print(f"trouble: {event.error!r}")
 
     loop = SelectorLoop(proto, handle)
