@@ -132,7 +132,8 @@ class ConnectionLifecycle:
         if outcome is INVALID:  # pragma: no cover
             raise AssertionError(f"phase {self.phase.value}: {value.value!r}")
         assert isinstance(outcome, Phase)
-        log.debug("phase %s -> %s: %s", self.phase.value, outcome.value, value.value)
+        if outcome is not self.phase:
+            log.debug("phase %s -> %s: %s", self.phase.value, outcome.value, value.value)
         self.phase = outcome
         return True
 
@@ -206,7 +207,9 @@ class ConnectionLifecycle:
         self._transport_attempt += 1
         endpoint = self._endpoints[self._endpoint_index % len(self._endpoints)]
         # Host and port only: a URL's query might carry a credential.
-        log.debug("opening %s:%d (attempt %d)", endpoint.host, endpoint.port, self._attempt)
+        log.debug(
+            "opening %s:%d (transport %d)", endpoint.host, endpoint.port, self._transport_attempt
+        )
         self._transport.open_transport(endpoint, self._transport_attempt)
 
     def _attempt_timed_out(self, now: float) -> None:
