@@ -173,4 +173,4 @@ class RstToMarkdown(griffe.Extension):
             seen.add(id(obj))
             if obj.docstring is not None:
                 obj.docstring.value = to_markdown(obj, obj.docstring.value)
-            stack.extend(m for m in obj.members.values() if not m.is_alias)
+            stack.extend(m for m in obj.members.values() if isinstance(m, griffe.Object))
