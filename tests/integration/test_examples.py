@@ -8,19 +8,24 @@ own (so offsets start at 1), with the environment scripts/with_centrifugo.py giv
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from harness import CentrifugoServer, ServerFactory
+from harness.centrifugo import find_binary, free_port
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 CLIENT_ID = r"[0-9a-f-]{36}"
 
 # The lines every quickstart prints, in this order (join lines may come anywhere
@@ -66,13 +71,17 @@ SERVER_API = [
 
 
 def run_example(name: str, server: CentrifugoServer) -> list[str]:
-    env = dict(
-        os.environ,
+    return run_with(
+        name,
         CENTRIFUGO_WS_URL=server.ws_url,
         CENTRIFUGO_HTTP_URL=server.http_url,
         CENTRIFUGO_API_KEY=server.api_key,
         CENTRIFUGO_HMAC_SECRET=server.hmac_secret,
     )
+
+
+def run_with(name: str, **variables: str) -> list[str]:
+    env = dict(os.environ, **variables)
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / name)],
         env=env,
@@ -110,3 +119,50 @@ def test_minimal_adapter(centrifugo_factory: ServerFactory) -> None:
 
 def test_server_api_example(centrifugo_factory: ServerFactory) -> None:
     assert_lines(run_example("server_api.py", centrifugo_factory()), SERVER_API)
+
+
+def test_the_server_config_the_quickstarts_show(tmp_path: Path) -> None:
+    """The config.json of docs/snippets/server.md passes checkconfig --strict, and a
+    Centrifugo started from it alone runs the quickstart."""
+    page = (ROOT / "docs" / "snippets" / "server.md").read_text()
+    found = re.search(r"```json\n(.*?)```", page, re.DOTALL)
+    assert found is not None
+    config = tmp_path / "config.json"
+    config.write_text(found.group(1))
+    secret = json.loads(found.group(1))["client"]["token"]["hmac_secret_key"]
+    assert f"CENTRIFUGO_HMAC_SECRET={secret}" in page
+    binary = str(find_binary())
+    checked = subprocess.run(
+        [binary, "checkconfig", "--strict", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    port = free_port()
+    env = dict(os.environ, CENTRIFUGO_HTTP_SERVER_PORT=str(port))
+    log = tmp_path / "centrifugo.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [binary, "--config", str(config)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        lines = run_with(
+            "quickstart_blocking.py",
+            CENTRIFUGO_WS_URL=f"ws://127.0.0.1:{port}/connection/websocket",
+            CENTRIFUGO_HMAC_SECRET=secret,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert_lines([line for line in lines if " sees " not in line], QUICKSTART)
