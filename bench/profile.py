@@ -75,6 +75,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="profile this project's subscriber")
     parser.add_argument("--adapter", default="asyncio", choices=("asyncio", "trio", "blocking"))
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--codec", default="json", choices=("json", "protobuf"))
+    parser.add_argument("--json", default="stdlib", choices=("stdlib", "orjson"))
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--n", type=int, default=0, help="publications (default: 3x the flood)")
     parser.add_argument(
@@ -92,7 +94,15 @@ def main() -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     with CentrifugoServer(SERVER_OVERRIDES) as server:
         channel = f"bench:profile-{time.time_ns()}"
-        spec = Spec(url=server.ws_url, channel=channel, mode="count", n=n, adapter=args.adapter)
+        spec = Spec(
+            url=server.ws_url,
+            channel=channel,
+            mode="count",
+            n=n,
+            adapter=args.adapter,
+            codec=args.codec,
+            json=args.json,
+        )
         sub = subprocess.Popen(
             [sys.executable, str(BENCH_DIR / "sub_proto.py"), json.dumps(asdict(spec))],
             stdout=subprocess.PIPE,
@@ -156,7 +166,8 @@ def main() -> int:
         for name, _ in own.most_common(args.top)
     ]
     how = f"paced at {plan.paced_rate:,.0f}/s, one per frame" if args.paced else "flooded"
-    what = f"{args.adapter} adapter, JSON, {n:,} publications of {args.size} B {how}"
+    codec = "Protobuf" if args.codec == "protobuf" else f"JSON ({args.json})"
+    what = f"{args.adapter} adapter, {codec}, {n:,} publications of {args.size} B {how}"
     report = {
         "what": what,
         "scenario": "paced" if args.paced else "flooded",

@@ -131,7 +131,8 @@ class Client:
         if self.codec == "json" and self.json == "orjson":
             codec = "JSON (orjson)"
         if self.library == "floor":
-            return "floor: raw socket + json.loads"
+            reader = {"asyncio": "asyncio Protocol", "trio": "trio stream"}
+            return f"floor: {reader.get(self.adapter, 'raw socket')} + json.loads"
         name = {"centrifugo-proto": "this project"}.get(self.library, self.library)
         return f"{name} {self.adapter} {codec}".replace("  ", " ")
 
@@ -335,6 +336,7 @@ def clients(python: str, cfpy: str, node: str) -> list[Client]:
     proto_argv = (python, str(BENCH_DIR / "sub_proto.py"))
     cfpy_argv = (cfpy, str(BENCH_DIR / "sub_cfpy.py"))
     js_argv = (node, str(BENCH_DIR / "js" / "sub.mjs"))
+    floor_argv = (python, str(BENCH_DIR / "sub_floor.py"))
     return [
         Client("proto-asyncio-json", "centrifugo-proto", "json", "asyncio", argv=proto_argv),
         Client("proto-trio-json", "centrifugo-proto", "json", "trio", argv=proto_argv),
@@ -343,7 +345,10 @@ def clients(python: str, cfpy: str, node: str) -> list[Client]:
         Client("cfpy-protobuf", "centrifuge-python", "protobuf", argv=cfpy_argv),
         Client("js-json", "centrifuge-js", "json", argv=js_argv),
         Client("js-protobuf", "centrifuge-js", "protobuf", argv=js_argv),
-        Client("floor-json", "floor", "json", argv=(python, str(BENCH_DIR / "sub_floor.py"))),
+        Client("floor-json", "floor", "json", argv=floor_argv),
+        # The event loops' own cost per wake-up, under the asyncio and trio rows.
+        Client("floor-asyncio-json", "floor", "json", "asyncio", argv=floor_argv),
+        Client("floor-trio-json", "floor", "json", "trio", argv=floor_argv),
     ]
 
 

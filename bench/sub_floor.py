@@ -1,13 +1,16 @@
-"""The floor row: what reading the same stream costs with no client library at all.
+"""The floor rows: what reading the same stream costs with no client library at all.
 
-    python bench/sub_floor.py '{"url": ..., "channel": ..., "mode": "count", "n": ...}'
+    python bench/sub_floor.py '{"url": ..., "channel": ..., "mode": "count", "n": ...,
+                                "adapter": "" | "asyncio" | "trio"}'
 
-One blocking socket, a hand-written WebSocket handshake, ``connect`` and ``subscribe``
-sent together, then a loop of ``recv`` -> a frame parser that knows only final,
-unmasked, unfragmented frames -> ``json.loads`` per line -> the offset of each
-publication. No validation, no events, no buffering, no timers: it is not a client,
-it is the cost of the socket reads and the JSON parse that any Python client pays, so
-the distance of every Python row to it is the library's own cost. The server's pings
+One socket (blocking, or read by an asyncio ``Protocol``, or by a trio stream: the
+event loop's own cost per wake-up, which every asyncio or trio client pays too), a
+hand-written WebSocket handshake, ``connect`` and ``subscribe`` sent together, then
+``recv`` -> a frame parser that knows only final, unmasked, unfragmented frames ->
+``json.loads`` per line -> the offset of each publication. No validation, no events,
+no buffering, no timers: it is not a client, it is the cost of the socket reads and
+the JSON parse that any Python client pays, so the distance of every Python row to
+the floor of its own loop is the library's own cost. The server's pings
 (``{}``) are answered, as the connect reply asks (PROTOCOL.md section 4).
 """
 
@@ -17,6 +20,7 @@ import base64
 import json
 import os
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from common import Spec, Tally
@@ -59,18 +63,21 @@ def open_socket(spec: Spec) -> tuple[socket.socket, bytes]:
     return sock, rest
 
 
-def main() -> None:
-    spec = Spec.from_argv()
-    tally = Tally(spec.n)
-    sock, buffer = open_socket(spec)
-    latency = spec.mode == "latency"
-    subscribed = False
-    loads, recv = json.loads, sock.recv
-    while True:
-        data = recv(65536)
+class Reader:
+    """The frame parser and the bookkeeping, fed whatever the socket gave."""
+
+    def __init__(self, spec: Spec, send: Any, buffer: bytes) -> None:
+        self.spec, self.send, self.buffer = spec, send, buffer
+        self.tally = Tally(spec.n)
+        self.latency = spec.mode == "latency"
+        self.subscribed = False
+
+    def feed(self, data: bytes) -> bool:
+        """Parse what is complete; True once the last publication has come."""
         if not data:
             raise SystemExit("the server closed the connection")
-        buffer = buffer + data if buffer else data
+        buffer = self.buffer + data if self.buffer else data
+        loads, tally = json.loads, self.tally
         pos, end = 0, len(buffer)
         while pos + 2 <= end:
             length = buffer[pos + 1] & 0x7F
@@ -89,19 +96,81 @@ def main() -> None:
                 if push is not None:
                     pub = push.get("pub")
                     if pub is not None:
-                        if latency:
+                        if self.latency:
                             tally.stamp(int(pub["data"]["t"]))
                         if tally.seen(pub.get("offset", 0)):
                             tally.finish()
-                            return
+                            return True
                 elif not reply:  # a server ping: pong (PROTOCOL.md section 4)
-                    sock.sendall(masked_text(b"{}"))
-                elif reply.get("id") == 2 and not subscribed:
+                    self.send(masked_text(b"{}"))
+                elif reply.get("id") == 2 and not self.subscribed:
                     if "error" in reply:
                         raise SystemExit(f"subscribe refused: {reply}")
-                    subscribed = True
-                    tally.ready(spec)
-        buffer = buffer[pos:]
+                    self.subscribed = True
+                    tally.ready(self.spec)
+        self.buffer = buffer[pos:]
+        return False
+
+
+def read_blocking(spec: Spec, sock: socket.socket, rest: bytes) -> None:
+    reader = Reader(spec, sock.sendall, rest)
+    feed, recv = reader.feed, sock.recv
+    while not feed(recv(65536)):
+        pass
+
+
+def read_asyncio(spec: Spec, sock: socket.socket, rest: bytes) -> None:
+    import asyncio
+
+    class FloorProtocol(asyncio.Protocol):
+        def __init__(self, done: asyncio.Future[None]) -> None:
+            self.done = done
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.reader = Reader(spec, transport.write, rest)
+
+        def data_received(self, data: bytes) -> None:
+            if self.reader.feed(data) and not self.done.done():
+                self.done.set_result(None)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if not self.done.done():
+                self.done.set_exception(SystemExit("the server closed the connection"))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        transport, _ = await loop.create_connection(lambda: FloorProtocol(done), sock=sock)
+        try:
+            await done
+        finally:
+            transport.close()
+
+    asyncio.run(run())
+
+
+def read_trio(spec: Spec, sock: socket.socket, rest: bytes) -> None:
+    import trio
+
+    async def run() -> None:
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(sock))
+        pongs: list[bytes] = []
+        reader = Reader(spec, pongs.append, rest)
+        while True:
+            done = reader.feed(await stream.receive_some(65536))
+            while pongs:
+                await stream.send_all(pongs.pop(0))
+            if done:
+                return
+
+    trio.run(run)
+
+
+def main() -> None:
+    spec = Spec.from_argv()
+    sock, rest = open_socket(spec)
+    {"": read_blocking, "asyncio": read_asyncio, "trio": read_trio}[spec.adapter](spec, sock, rest)
 
 
 if __name__ == "__main__":

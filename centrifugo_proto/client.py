@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backoff import RandomSource
 from .codecs import Codec
@@ -39,7 +39,7 @@ from .endpoints import Endpoint, parse_endpoint
 from .errors import DecodeError, LocalProtocolError
 from .events import CloseTransport, Event, OpenTransport, StartTls, TokenRequested, TransportClosed
 from .filters import FilterNode
-from .options import ClientOptions, SubscriptionOptions
+from .options import ClientOptions, SubscribeKwargs, SubscriptionOptions
 from .proxy import ProxyHandshake, parse_proxy
 from .results import StreamPosition
 from .session import Session
@@ -60,6 +60,9 @@ from .websocket import (
     WebSocketLayer,
     WebSocketOpened,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["ClientProtocol"]
 
@@ -427,11 +430,10 @@ class ClientProtocol:
 
     # -- subscriptions --------------------------------------------------------------------
 
-    def subscribe(
+    def subscription_options(
         self,
         channel: str,
         *,
-        now: float,
         token: str | None = None,
         data: Any = None,
         recoverable: bool = False,
@@ -441,16 +443,10 @@ class ClientProtocol:
         has_token_source: bool = False,
         delta: str = "",
         tags_filter: FilterNode | None = None,
-    ) -> None:
-        """Subscribe to ``channel`` (again); events tell how it goes.
-
-        ``delta="fossil"`` asks for delta compression (§7; the namespace needs
-        ``allowed_delta_types``); ``tags_filter`` (a :mod:`~centrifugo_proto.filters`
-        tree) asks the server for the publications whose tags match (Centrifugo
-        >= 6.4, ``allow_tags_filter``). The server cannot filter a delta stream: the
-        two cannot be combined.
-        """
-        now = check_now(now)
+    ) -> SubscriptionOptions:
+        """The options of a subscribe to ``channel``, checked (``LocalProtocolError``)
+        but not applied: an adapter checks them when it makes a subscription object,
+        so a refused option leaves nothing behind."""
         if type(delta) is not str or delta not in _DELTA_TYPES:
             raise LocalProtocolError(f"delta must be one of {sorted(_DELTA_TYPES)}, got {delta!r}")
         if tags_filter is not None and not isinstance(tags_filter, FilterNode):
@@ -461,7 +457,9 @@ class ClientProtocol:
         dialect = self._dialect
         check_bool(has_token_source, "has_token_source")
         check_channel(channel)
-        options = SubscriptionOptions(
+        if data is not None:
+            self._codec.check_payload(data)
+        return SubscriptionOptions(
             token=None if token is None else dialect.check_sub_token(token),
             # 1.x ``$`` channels always get their sign from the source (LEGACY-V1.md §6).
             has_token_source=has_token_source or dialect.needs_sub_token(channel),
@@ -473,10 +471,20 @@ class ClientProtocol:
             delta=delta,
             tags_filter=tags_filter,
         )
-        check_channel(channel)
-        if data is not None:
-            self._codec.check_payload(data)
-        self._session.subscribe(channel, options, now)
+
+    def subscribe(self, channel: str, *, now: float, **options: Unpack[SubscribeKwargs]) -> None:
+        """Subscribe to ``channel`` (again); events tell how it goes. The options are
+        :meth:`subscription_options`'.
+
+        ``delta="fossil"`` asks for delta compression (§7; the namespace needs
+        ``allowed_delta_types``); ``tags_filter`` (a :mod:`~centrifugo_proto.filters`
+        tree) asks the server for the publications whose tags match (Centrifugo
+        >= 6.4, ``allow_tags_filter``). The server cannot filter a delta stream: the
+        two cannot be combined.
+        """
+        now = check_now(now)
+        checked = self.subscription_options(channel, **options)
+        self._session.subscribe(channel, checked, now)
         self._flush()
 
     def unsubscribe(self, channel: str, *, now: float) -> None:

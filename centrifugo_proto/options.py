@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import attrs
 
 from .filters import FilterNode
 from .results import StreamPosition
 
-__all__ = ["ClientOptions", "SubscriptionOptions"]
+__all__ = ["ClientOptions", "SubscribeKwargs", "SubscriptionOptions"]
 
 
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -62,3 +62,17 @@ class SubscriptionOptions:
     delta: str = ""
     #: Only publications whose tags match (Centrifugo >= 6.4).
     tags_filter: FilterNode | None = None
+
+
+class SubscribeKwargs(TypedDict, total=False):
+    """The keyword options of ``ClientProtocol.subscribe`` (and ``subscription_options``)."""
+
+    token: Any
+    data: Any
+    recoverable: bool
+    positioned: bool
+    join_leave: bool
+    since: StreamPosition | None
+    has_token_source: bool
+    delta: str
+    tags_filter: FilterNode | None

@@ -73,6 +73,8 @@ class SubscriptionBase(Callbacks, Generic[C]):
         }
         if self.get_token is not None:
             core["has_token_source"] = True
+        # Checked now, by the core: a refused option leaves no subscription behind.
+        client._proto.subscription_options(channel, **core)
         self.client, self.channel = client, channel
         self._options: dict[str, Any] = core
         self._pending: list[Pending[Subscribed]] = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from integration.drivers import adapter  # noqa: F401 (the asyncio/trio/blocking fixture)
+from integration.drivers import adapter, codec  # noqa: F401 (every adapter, every codec)
 from integration.legacy_fixtures import *  # noqa: F403 (Centrifugo 1.8.0, its auth endpoint)
 from integration.resilience_fixtures import *  # noqa: F403 (redis, cluster, fault proxy fixtures)
 

@@ -17,6 +17,15 @@ them; :class:`Events` collects them through a thread-safe queue.
 make callbacks in the adapter's style (coroutines for the async adapters);
 ``adapter.flaky(...)`` makes a method raise once, in the style of the method it
 replaces; ``adapter.leftovers(client)`` says what of a closed client still runs.
+
+Every such test runs once per codec too (the ``codec`` fixture, crossed with
+``adapter``: JSON and Protobuf): every ``Client(...)`` a runner builds gets
+``codec=adapter.codec`` unless the test names one. Payloads are JSON values in
+JSON mode and bytes in Protobuf mode, so a test writes values once and goes
+through ``adapter.payload(value)`` (what to publish) and ``adapter.value(data)``
+(what arrived, as a value: Protobuf payloads are the JSON text of the value,
+which is also what the server HTTP API publishes as ``data``). A module whose
+tests concern one codec only overrides the ``codec`` fixture, with its reason.
 """
 
 from __future__ import annotations
@@ -26,11 +35,12 @@ import concurrent.futures
 import contextlib
 import inspect
 import itertools
+import json
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import pytest
@@ -47,6 +57,9 @@ T = TypeVar("T")
 TIMEOUT = 10.0
 CALL_BOUND = 60.0  # no single call of a test may take longer
 ADAPTERS = ("asyncio", "trio", "blocking")
+CODECS = ("json", "protobuf")
+#: How many scenarios ``on_every_adapter`` runs at once (every adapter, every codec).
+EVERY = len(ADAPTERS) * len(CODECS)
 _counter = itertools.count()
 
 
@@ -102,9 +115,32 @@ class Proxy:
         return [self._runner.next(self.real, timeout) for _ in range(count)]
 
 
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+def _from_json_bytes(data: Any) -> Any:
+    assert isinstance(data, bytes), f"a Protobuf payload is bytes, not {type(data).__name__}"
+    return json.loads(data)
+
+
+def _same(value: Any) -> Any:
+    assert not isinstance(value, bytes), "a JSON payload is a JSON value, not bytes"
+    return value
+
+
+#: Per codec: (a JSON value to the payload the client takes, a payload to its value).
+PAYLOADS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "json": (_same, _same),
+    "protobuf": (_json_bytes, _from_json_bytes),
+}
+
+
 class Runner:
     kind: str
     module: Any
+    #: The codec of every client this runner builds (set by the ``adapter`` fixture).
+    codec: str = "json"
 
     def __init__(self) -> None:
         self._pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="test-bg")
@@ -117,12 +153,24 @@ class Runner:
         """The next publication of ``sub`` (``CommandTimeout`` after ``timeout``)."""
         return self.call(sub._next, timeout)
 
+    def payload(self, value: Any) -> Any:
+        """The JSON value ``value`` as this runner's codec carries it."""
+        return PAYLOADS[self.codec][0](value)
+
+    def value(self, data: Any) -> Any:
+        """A payload of this runner's codec (received) as the JSON value it holds."""
+        return PAYLOADS[self.codec][1](data)
+
+    def options(self, **kwargs: Any) -> dict[str, Any]:
+        """``Client(...)`` keyword arguments with this runner's codec, unless named."""
+        return {"codec": self.codec, **kwargs}
+
     def _create(self, *args: Any, **kwargs: Any) -> Any:
-        return self.call(self.module.Client, *args, **kwargs)
+        return self.call(self.module.Client, *args, **self.options(**kwargs))
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
         """``Client(...)`` in the adapter's home, nothing started (for ``enter``)."""
-        return self.call(self.module.Client, *args, **kwargs)
+        return self.call(self.module.Client, *args, **self.options(**kwargs))
 
     def wrap(self, value: Any) -> Any:
         if isinstance(value, self.module.Client | self.module.Subscription):
@@ -153,8 +201,8 @@ class Runner:
         (after a publish, so the client's tasks are busy)."""
 
         async def body() -> None:
-            async with self.module.Client(*args, **kwargs) as client:
-                await client.publish("public:body", "x")
+            async with self.module.Client(*args, **self.options(**kwargs)) as client:
+                await client.publish("public:body", self.payload("x"))
                 raise error
 
         try:
@@ -302,7 +350,7 @@ class TrioRunner(Runner):
 
     def _create(self, *args: Any, **kwargs: Any) -> Any:
         """The trio client lives in a task of its own that holds its nursery."""
-        client = self.call(self.module.Client, *args, **kwargs)
+        client = self.call(self.module.Client, *args, **self.options(**kwargs))
 
         async def host(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
             async with client._running():
@@ -380,7 +428,7 @@ class BlockingRunner(Runner):
 
     @contextlib.contextmanager
     def connected(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        with self.module.Client(*args, **kwargs) as client:
+        with self.module.Client(*args, **self.options(**kwargs)) as client:
             yield Proxy(self, client)
 
     def handler(self, fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -393,7 +441,7 @@ class BlockingRunner(Runner):
         return sleep
 
     def build(self, *args: Any, **kwargs: Any) -> Any:
-        return self.module.Client(*args, **kwargs)
+        return self.module.Client(*args, **self.options(**kwargs))
 
     @contextlib.contextmanager
     def enter(self, client: Any) -> Iterator[Any]:
@@ -402,8 +450,8 @@ class BlockingRunner(Runner):
 
     def raised_in_body(self, error: BaseException, *args: Any, **kwargs: Any) -> BaseException:
         try:
-            with self.module.Client(*args, **kwargs) as client:
-                client.publish("public:body", "x")
+            with self.module.Client(*args, **self.options(**kwargs)) as client:
+                client.publish("public:body", self.payload("x"))
                 raise error
         except BaseException as exc:
             return exc
@@ -452,21 +500,42 @@ RUNNERS: dict[str, type[Runner]] = {
 }
 
 
+@pytest.fixture(params=CODECS)
+def codec(request: pytest.FixtureRequest) -> str:
+    """The clients' codec: the same test once per codec (JSON, Protobuf)."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture(params=ADAPTERS)
-def adapter(request: pytest.FixtureRequest) -> Iterator[Runner]:
-    """The same test, once per adapter (asyncio, trio, blocking)."""
+def adapter(request: pytest.FixtureRequest, codec: str) -> Iterator[Runner]:
+    """The same test, once per adapter (asyncio, trio, blocking) and codec."""
     runner = RUNNERS[request.param]()
+    runner.codec = codec
     try:
         yield runner
     finally:
         runner.stop()
 
 
-def on_every_adapter(scenario: Callable[[Runner], T]) -> dict[str, T]:
-    """Run ``scenario(runner)`` for asyncio, trio and blocking **at the same time**,
-    each in a thread of its own (a long scenario costs its length once, not three
-    times); raise if any of them failed, naming which."""
-    runners = {name: RUNNERS[name]() for name in ADAPTERS}
+def every_runner(codecs: Sequence[str] = CODECS) -> dict[str, Runner]:
+    """A runner per adapter and codec, named "asyncio/json" and so on (stop them)."""
+    runners: dict[str, Runner] = {}
+    for codec in codecs:
+        for kind in ADAPTERS:
+            runner = runners[f"{kind}/{codec}"] = RUNNERS[kind]()
+            runner.codec = codec
+    return runners
+
+
+def on_every_adapter(
+    scenario: Callable[[Runner], T], codecs: Sequence[str] = CODECS
+) -> dict[str, T]:
+    """Run ``scenario(runner)`` for asyncio, trio and blocking, in each of ``codecs``,
+    **at the same time**, each in a thread of its own (a long scenario costs its
+    length once, not six times); raise if any of them failed, naming which. The
+    results are keyed "asyncio/json", "asyncio/protobuf" and so on."""
+    runners = every_runner(codecs)
     try:
         with concurrent.futures.ThreadPoolExecutor(len(runners)) as pool:
             futures = {name: pool.submit(scenario, runner) for name, runner in runners.items()}

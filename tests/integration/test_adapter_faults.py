@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drivers import TIMEOUT, Events, Runner, call_api, token_for, unique
+from drivers import PAYLOADS, TIMEOUT, Events, Runner, call_api, token_for, unique
 
 from centrifugo_proto import (
     ClientOptions,
@@ -119,7 +119,7 @@ def test_a_stray_exception_while_connecting_becomes_a_transport_failure(
         client.connect(timeout=TIMEOUT)
         failure_with(failures, boom)
         assert client.state is ClientState.CONNECTED
-        assert client.publish(unique("public:later-"), "x") == PublishResult()
+        assert client.publish(unique("public:later-"), adapter.payload("x")) == PublishResult()
     finally:
         client.close()
 
@@ -141,8 +141,8 @@ def test_a_stray_exception_while_reading_reconnects(
         failure_with(failures, boom)
         subscribed.next(Subscribed)  # resubscribed on the new connection
         assert client.client_id != first
-        assert client.publish(channel, "after") == PublishResult()
-        assert [p.data for p in sub.take(1)] == ["after"]
+        assert client.publish(channel, adapter.payload("after")) == PublishResult()
+        assert [adapter.value(p.data) for p in sub.take(1)] == ["after"]
 
 
 # -- close() from a callback -----------------------------------------------------------
@@ -191,26 +191,27 @@ def test_construction_needs_no_loop_and_starts_nothing(
     """Built on the test's thread, where no event loop runs: no thread, no socket;
     then connected in the adapter's home, it works."""
     threads, fds = set(threading.enumerate()), _fds()
-    client = adapter.module.Client(centrifugo.ws_url)
+    client = adapter.module.Client(centrifugo.ws_url, **adapter.options())
     assert set(threading.enumerate()) == threads
     assert {fd for fd in _fds() - fds if os.path.exists(f"/proc/self/fd/{fd}")} == set()
     with adapter.enter(client) as connected:
         assert connected.state is ClientState.CONNECTED
-        assert connected.publish(unique("public:built-"), 1) == PublishResult()
+        assert connected.publish(unique("public:built-"), adapter.payload(1)) == PublishResult()
 
 
 def test_a_blocking_client_nobody_closes_is_released_by_its_finalizer(
-    centrifugo: CentrifugoServer,
+    centrifugo: CentrifugoServer, codec: str
 ) -> None:
     """Connected, subscribed, then dropped without close(): once collected, its
     threads end and its sockets close (its threads never held it while waiting)."""
     threads, fds = set(threading.enumerate()), _fds()
     channel = unique("public:dropped-")
-    client = blocking_adapter.Client(centrifugo.ws_url)
+    to_payload, to_value = PAYLOADS[codec]
+    client = blocking_adapter.Client(centrifugo.ws_url, codec=codec)
     client.connect()
     sub = client.subscribe(channel)
-    client.publish(channel, "x")
-    assert sub._next(TIMEOUT).data == "x"
+    client.publish(channel, to_payload("x"))
+    assert to_value(sub._next(TIMEOUT).data) == "x"
     started = set(threading.enumerate()) - threads
     assert {t.name for t in started} == {"centrifugo-io", "centrifugo-callbacks"}
     collected = threading.Event()
@@ -313,12 +314,12 @@ def test_every_address_is_tried_in_order(
 
 
 def test_blocking_resolution_holds_no_lock(
-    centrifugo: CentrifugoServer, monkeypatch: pytest.MonkeyPatch
+    centrifugo: CentrifugoServer, monkeypatch: pytest.MonkeyPatch, codec: str
 ) -> None:
     """While the resolver runs, another thread subscribes (a call into the core,
     under the client's lock) and gets its answer: a resolver holding the lock
     would wait for it in vain."""
-    client = blocking_adapter.Client(centrifugo.ws_url)
+    client = blocking_adapter.Client(centrifugo.ws_url, codec=codec)
     sub = client.new_subscription(unique("public:lock-"))
     answered: list[BaseException] = []
     original = blocking_adapter.Client._resolve
@@ -401,7 +402,7 @@ def test_blocking_fails_a_token_request_whose_source_returns_an_awaitable(
 
 
 def test_blocking_says_so_when_a_callback_is_a_coroutine_function(
-    centrifugo: CentrifugoServer, caplog: pytest.LogCaptureFixture
+    centrifugo: CentrifugoServer, caplog: pytest.LogCaptureFixture, codec: str
 ) -> None:
     """Nothing in the blocking adapter awaits: the coroutine is closed (no "never
     awaited" warning) and the mistake logged; the client carries on."""
@@ -409,13 +410,13 @@ def test_blocking_says_so_when_a_callback_is_a_coroutine_function(
     async def on_connected(event: Any) -> None:
         pass
 
-    with blocking_adapter.Client(centrifugo.ws_url) as client:
+    with blocking_adapter.Client(centrifugo.ws_url, codec=codec) as client:
         connected = Events(client, "connected")
         client.on("connected", on_connected).on("connected", connected.events.put)
         client.disconnect()
         client.connect()
         connected.next(Connected)  # after the coroutine one: it was handled
-        assert client.publish(unique("public:coro-"), 1) == PublishResult()
+        assert client.publish(unique("public:coro-"), PAYLOADS[codec][0](1)) == PublishResult()
     errors = [r for r in caplog.records if r.exc_info and "awaitable" in str(r.exc_info[1])]
     assert [type(r.exc_info[1]) for r in errors if r.exc_info] == [LocalProtocolError]
 
@@ -499,12 +500,12 @@ def test_every_waiting_method_honours_its_own_timeout(
         other = client.new_subscription(unique("chat:frozen-other-"))
         proxy.freeze()
         calls: dict[str, Any] = {
-            "publish": lambda t: client.publish(channel, 1, timeout=t),
+            "publish": lambda t: client.publish(channel, adapter.payload(1), timeout=t),
             "history": lambda t: client.history(channel, limit=1, timeout=t),
             "presence": lambda t: client.presence(channel, timeout=t),
             "presence_stats": lambda t: client.presence_stats(channel, timeout=t),
-            "rpc": lambda t: client.rpc("echo", {"x": 1}, timeout=t),
-            "sub.publish": lambda t: sub.publish(1, timeout=t),
+            "rpc": lambda t: client.rpc("echo", adapter.payload({"x": 1}), timeout=t),
+            "sub.publish": lambda t: sub.publish(adapter.payload(1), timeout=t),
             "sub.history": lambda t: sub.history(limit=1, timeout=t),
             "sub.presence": lambda t: sub.presence(timeout=t),
             "sub.presence_stats": lambda t: sub.presence_stats(timeout=t),
@@ -520,7 +521,9 @@ def test_every_waiting_method_honours_its_own_timeout(
                     call(timeout)
                 assert isinstance(info.value, CommandTimeout), name
         proxy.thaw()
-        assert client.publish(channel, "thawed", timeout=TIMEOUT) == PublishResult()
+        assert (
+            client.publish(channel, adapter.payload("thawed"), timeout=TIMEOUT) == PublishResult()
+        )
         # Done once queued, whatever the server does with it (this one, with no
         # message handler, disconnects: last, then).
-        assert client.send({"fire": "forget"}, timeout=0) is None
+        assert client.send(adapter.payload({"fire": "forget"}), timeout=0) is None

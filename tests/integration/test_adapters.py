@@ -6,7 +6,6 @@ client that leaves nothing behind.
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import os
 import ssl
@@ -16,7 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drivers import ADAPTERS, RUNNERS, TIMEOUT, Events, Runner, adapter, call_api, token_for, unique
+from drivers import (
+    PAYLOADS,
+    TIMEOUT,
+    Events,
+    Runner,
+    adapter,
+    call_api,
+    on_every_adapter,
+    token_for,
+    unique,
+)
 
 from centrifugo_proto import (
     ClientState,
@@ -77,9 +86,9 @@ def test_tls_with_the_ca_works(
     token = token_for(tls_server, unique("tls-"))
     with adapter.connected(tls_server.ws_url, token=token, ssl_context=context) as client:
         sub = client.subscribe(channel)
-        client.publish(channel, {"over": "tls"})
+        client.publish(channel, adapter.payload({"over": "tls"}))
         (pub,) = sub.take(1)
-        assert pub.data == {"over": "tls"}
+        assert adapter.value(pub.data) == {"over": "tls"}
 
 
 def test_tls_no_verify_works_and_warns(
@@ -113,9 +122,9 @@ def test_ws_through_a_connect_proxy(adapter: Runner, centrifugo: CentrifugoServe
         token = token_for(centrifugo, unique("px-"))
         with adapter.connected(centrifugo.ws_url, token=token, proxy=proxy.url) as client:
             sub = client.subscribe(channel)
-            client.publish(channel, {"via": "proxy"})
+            client.publish(channel, adapter.payload({"via": "proxy"}))
             (pub,) = sub.take(1)
-            assert pub.data == {"via": "proxy"}
+            assert adapter.value(pub.data) == {"via": "proxy"}
         assert proxy.tunnels == [f"127.0.0.1:{centrifugo.port}"]
 
 
@@ -169,7 +178,7 @@ def test_seed_event_names(adapter: Runner, centrifugo: CentrifugoServer) -> None
             channel,
             None,
         )
-        client.publish(channel, {"n": 1})
+        client.publish(channel, adapter.payload({"n": 1}))
         published = seen.next(CommandReplied)
         assert (published.command, published.channel) == ("publish", channel)
         assert isinstance(published.request, int)
@@ -224,30 +233,17 @@ def test_raising_slow_and_publishing_callbacks_keep_the_client_connected(
     adapters, ``time.sleep`` in the blocking one) and one publishes from inside
     the publication handler. Every client stays on its first connection.
 
-    The three adapters run at once (30 s, not 90 s), each in a thread of its own
-    through the same drivers as the parametrised tests."""
+    The three adapters in both codecs run at once (30 s, not 180 s), each in a
+    thread of its own through the same drivers as the parametrised tests."""
     server = centrifugo_factory(FAST_PING)
-    runners = {name: RUNNERS[name]() for name in ADAPTERS}
-    try:
-        with concurrent.futures.ThreadPoolExecutor(len(runners)) as pool:
-            channels = {
-                name: pool.submit(_callbacks_scenario, runner, server)
-                for name, runner in runners.items()
-            }
-            results = {name: future.exception() for name, future in channels.items()}
-    finally:
-        for runner in runners.values():
-            runner.stop()
-    failed = {name: exc for name, exc in results.items() if exc is not None}
-    assert not failed, failed
-    for name, future in channels.items():
+    channels = on_every_adapter(lambda runner: _callbacks_scenario(runner, server))
+    for name, channel in channels.items():
         # close() let the queued callbacks finish: one logged failure per publication.
-        channel = future.result()
         failures = [r for r in caplog.records if channel in r.getMessage()]
         assert [str(r.exc_info[1]) for r in failures if r.exc_info] == [
             f"callback failure on purpose at {{'n': {n}}}" for n in (0, 1, 2, 3, 99)
         ], name
-        assert {r.name for r in failures} == {f"centrifugo_proto.adapters.{name}"}
+        assert {r.name for r in failures} == {f"centrifugo_proto.adapters.{name.split('/')[0]}"}
 
 
 def _callbacks_scenario(adapter: Runner, server: CentrifugoServer) -> str:
@@ -260,14 +256,15 @@ def _callbacks_scenario(adapter: Runner, server: CentrifugoServer) -> str:
         sleep = adapter.sleeper(SLOW_CALLBACK)
 
         def republish(event: PublicationReceived) -> Any:  # 0 → 1 → 2 → 3
-            n = event.publication.data["n"]
-            return real.publish(channel, {"n": n + 1}) if n < 3 else None
+            n = adapter.value(event.publication.data)["n"]
+            return real.publish(channel, adapter.payload({"n": n + 1})) if n < 3 else None
 
         def boom(event: PublicationReceived) -> None:
-            raise RuntimeError(f"callback failure on purpose at {event.publication.data}")
+            value = adapter.value(event.publication.data)
+            raise RuntimeError(f"callback failure on purpose at {value}")
 
         def slow_once(event: PublicationReceived) -> Any:
-            return sleep(event) if event.publication.data["n"] == 0 else None
+            return sleep(event) if adapter.value(event.publication.data)["n"] == 0 else None
 
         sub = client.new_subscription(channel)
         sub.on("publication", adapter.handler(republish)).on("publication", boom)
@@ -276,12 +273,12 @@ def _callbacks_scenario(adapter: Runner, server: CentrifugoServer) -> str:
         sub.subscribe()
         started = time.monotonic()
         call_api(server, "publish", {"channel": channel, "data": {"n": 0}})
-        assert [p.data["n"] for p in sub.take(2)] == [0, 1]  # the buffer does not wait
+        assert [adapter.value(p.data)["n"] for p in sub.take(2)] == [0, 1]  # no waiting
         later = sub.take(2, timeout=SLOW_CALLBACK + TIMEOUT)
-        assert [p.data["n"] for p in later] == [2, 3]
+        assert [adapter.value(p.data)["n"] for p in later] == [2, 3]
         assert time.monotonic() - started >= SLOW_CALLBACK  # 2 was published after the sleep
         for n in range(4):
-            assert handled.next(PublicationReceived).publication.data == {"n": n}
+            assert adapter.value(handled.next(PublicationReceived).publication.data) == {"n": n}
         # The server pinged all along and the pongs went out in time: the pings
         # queued behind the slow callback, the connection did not change.
         for _ in range(10):
@@ -289,7 +286,7 @@ def _callbacks_scenario(adapter: Runner, server: CentrifugoServer) -> str:
         assert trouble.empty()
         assert client.state is ClientState.CONNECTED
         assert client.client_id == first_id
-        assert client.publish(channel, {"n": 99}) == PublishResult()
+        assert client.publish(channel, adapter.payload({"n": 99})) == PublishResult()
     return channel
 
 
@@ -300,14 +297,18 @@ def _fds() -> set[str]:
     return set(os.listdir("/proc/self/fd"))
 
 
-def test_blocking_close_leaves_no_thread_and_no_socket(centrifugo: CentrifugoServer) -> None:
+def test_blocking_close_leaves_no_thread_and_no_socket(
+    centrifugo: CentrifugoServer, codec: str
+) -> None:
     threads, fds = set(threading.enumerate()), _fds()
     channel = unique("chat:leaks-")
-    client = BlockingClient(centrifugo.ws_url, token=token_for(centrifugo, unique("leak-")))
+    token = token_for(centrifugo, unique("leak-"))
+    client = BlockingClient(centrifugo.ws_url, token=token, codec=codec)
+    to_payload, to_value = PAYLOADS[codec]
     with client:
         sub = client.subscribe(channel)
-        client.publish(channel, "x")
-        assert sub._next(TIMEOUT).data == "x"
+        client.publish(channel, to_payload("x"))
+        assert to_value(sub._next(TIMEOUT).data) == "x"
         during = set(threading.enumerate()) - threads
         assert {t.name for t in during} == {"centrifugo-io", "centrifugo-callbacks"}
         sockets = [fd for fd in _fds() - fds if "socket" in _link(fd)]

@@ -50,6 +50,13 @@ from harness.tls import TlsFiles, make_tls_files, tls_config
 
 
 @pytest.fixture
+def codec() -> str:
+    """JSON only: the server HTTP API is JSON over HTTP whatever codec a WebSocket
+    client speaks, and the API client has none; its tests run once per adapter."""
+    return "json"
+
+
+@pytest.fixture
 def api(adapter, centrifugo):
     with api_client(adapter, f"{centrifugo.http_url}/api", api_key=centrifugo.api_key) as client:
         yield client

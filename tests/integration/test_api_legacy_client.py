@@ -29,6 +29,13 @@ from harness import FaultProxy
 
 
 @pytest.fixture
+def codec() -> str:
+    """JSON only: the 1.x server API is JSON over HTTP (and 1.x has no Protobuf);
+    its tests run once per adapter."""
+    return "json"
+
+
+@pytest.fixture
 def legacy_api(adapter, legacy_server):
     url = f"{legacy_server.http_url}/api/"
     with api_client(adapter, url, legacy=True, secret=legacy_server.secret) as client:

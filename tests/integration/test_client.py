@@ -49,6 +49,7 @@ def test_anonymous_connect(adapter: Runner, centrifugo: CentrifugoServer) -> Non
     with adapter.connected(centrifugo.ws_url) as client:
         assert client.state is ClientState.CONNECTED
         assert client.client_id
+        assert client.real._proto._codec.name == adapter.codec  # what the fixture asked for
         # Anonymous users may subscribe to channels without namespace only.
         sub = client.subscribe(unique("anon-"))
         assert sub.state is SubscriptionState.SUBSCRIBED
@@ -90,11 +91,11 @@ def test_publish_from_client_and_api_arrive_with_increasing_offsets(
     with adapter.connected(centrifugo.ws_url, token=token) as client:
         sub = client.subscribe(channel)
         for n in range(3):
-            client.publish(channel, {"n": n, "from": "client"})
+            client.publish(channel, adapter.payload({"n": n, "from": "client"}))
         for n in range(3, 5):
             call_api(centrifugo, "publish", {"channel": channel, "data": {"n": n}})
         pubs = sub.take(5)
-        assert [p.data["n"] for p in pubs] == [0, 1, 2, 3, 4]
+        assert [adapter.value(p.data)["n"] for p in pubs] == [0, 1, 2, 3, 4]
         offsets = [p.offset for p in pubs]
         assert offsets == list(range(offsets[0], offsets[0] + 5))
         assert all(p.channel == channel for p in pubs)
@@ -109,19 +110,19 @@ def test_history_limit_since_reverse(adapter: Runner, centrifugo: CentrifugoServ
     with adapter.connected(centrifugo.ws_url, token=token_for(centrifugo, "h")) as client:
         client.subscribe(channel)
         for n in range(5):
-            client.publish(channel, {"n": n})
+            client.publish(channel, adapter.payload({"n": n}))
         full = client.history(channel, limit=-1)
         assert isinstance(full, HistoryResult)
-        assert [p.data["n"] for p in full.publications] == [0, 1, 2, 3, 4]
+        assert [adapter.value(p.data)["n"] for p in full.publications] == [0, 1, 2, 3, 4]
         assert full.offset == full.publications[-1].offset
         assert full.epoch
         first_two = client.history(channel, limit=2)
-        assert [p.data["n"] for p in first_two.publications] == [0, 1]
+        assert [adapter.value(p.data)["n"] for p in first_two.publications] == [0, 1]
         since = StreamPosition(full.publications[1].offset, full.epoch)
         rest = client.history(channel, limit=10, since=since)
-        assert [p.data["n"] for p in rest.publications] == [2, 3, 4]
+        assert [adapter.value(p.data)["n"] for p in rest.publications] == [2, 3, 4]
         newest = client.history(channel, limit=2, reverse=True)
-        assert [p.data["n"] for p in newest.publications] == [4, 3]
+        assert [adapter.value(p.data)["n"] for p in newest.publications] == [4, 3]
         top = client.history(channel)
         assert top.publications == ()
         assert top.offset == full.offset
@@ -177,7 +178,7 @@ def test_publication_after_unsubscribe_is_dropped_and_connection_stays(
         call_api(centrifugo, "publish", {"channel": channel, "data": {"late": True}})
         # A command round trip after the publication: the connection is fine,
         # and the publication reached the channel (the server's history has it).
-        client.publish(channel, {"late": 2})
+        client.publish(channel, adapter.payload({"late": 2}))
         history = call_api(centrifugo, "history", {"channel": channel, "limit": -1})
         datas = [p["data"] for p in history["result"]["publications"]]
         assert datas == [{"late": True}, {"late": 2}]
@@ -212,17 +213,18 @@ def test_private_channel_with_subscription_token(
             centrifugo.hmac_secret, user, channel, exp=int(time.time()) + 3600
         )
         sub = client.subscribe(channel, token=sub_token)
-        client.publish(channel, {"secret": 1})
+        client.publish(channel, adapter.payload({"secret": 1}))
         (pub,) = sub.take(1)
-        assert pub.data == {"secret": 1}
+        assert adapter.value(pub.data) == {"secret": 1}
 
 
 def test_rpc_through_the_proxy(adapter: Runner, centrifugo: CentrifugoServer) -> None:
     with adapter.connected(centrifugo.ws_url, token=token_for(centrifugo, "rpc-user")) as client:
-        result = client.rpc("echo", {"question": 42})
-        assert result == RpcResult(data={"question": 42})
+        result = client.rpc("echo", adapter.payload({"question": 42}))
+        assert isinstance(result, RpcResult)
+        assert adapter.value(result.data) == {"question": 42}
         with pytest.raises(ReplyError) as refused:
-            client.rpc("refuse", {})
+            client.rpc("refuse", adapter.payload({}))
         assert (refused.value.code, refused.value.message) == (1000, "refused")
 
 
@@ -242,7 +244,7 @@ def test_server_side_subscribe_publish_unsubscribe(
         call_api(centrifugo, "publish", {"channel": channel, "data": {"to": "all"}})
         pub = events.next(PublicationReceived)
         assert pub.server_side
-        assert pub.publication.data == {"to": "all"}
+        assert adapter.value(pub.publication.data) == {"to": "all"}
         call_api(centrifugo, "unsubscribe", {"user": user, "channel": channel})
         gone = events.next(Unsubscribed)
         assert (gone.channel, gone.server_side, gone.code) == (channel, True, 2000)
@@ -277,7 +279,7 @@ def test_server_disconnect_4000_reconnects(adapter: Runner, centrifugo: Centrifu
         # The subscription came back by itself and receives again.
         call_api(centrifugo, "publish", {"channel": channel, "data": {"after": 1}})
         (pub,) = sub.take(1)
-        assert pub.data == {"after": 1}
+        assert adapter.value(pub.data) == {"after": 1}
         assert sub.state is SubscriptionState.SUBSCRIBED
 
 
@@ -292,9 +294,9 @@ def test_commands_wait_for_the_connection(adapter: Runner, centrifugo: Centrifug
         subscribing.next(Subscribing)
         client.connect()
         assert subscribed.result(TIMEOUT).channel == channel
-        client.publish(channel, "early bird")
+        client.publish(channel, adapter.payload("early bird"))
         (pub,) = sub.take(1)
-        assert pub.data == "early bird"
+        assert adapter.value(pub.data) == "early bird"
     finally:
         client.close()
     assert client.state is ClientState.CLOSED
@@ -306,7 +308,7 @@ def test_disconnect_then_connect_again(adapter: Runner, centrifugo: CentrifugoSe
         client.disconnect()
         assert client.state is ClientState.DISCONNECTED
         with pytest.raises(Exception, match="disconnected"):
-            client.publish("public:x", 1)
+            client.publish("public:x", adapter.payload(1))
         client.connect()
         assert client.state is ClientState.CONNECTED
         assert client.client_id != first

@@ -3,9 +3,10 @@ uses them: deltas the server's Go encoder makes apply with ``fossil.apply_delta`
 to exactly what was published, and the server's tags filtering is what
 ``filters.matches`` says.
 
-The session does not speak ``delta`` or ``tf`` yet, so a raw JSON-protocol client
-(``RawClient``: wsproto over a blocking socket) subscribes; publications go in
-through the HTTP API.
+A raw JSON-protocol client (``RawClient``: wsproto over a blocking socket)
+subscribes, so what is checked is the server alone; publications go in through
+the HTTP API. ``test_delta_tags.py`` does the same through the client, in every
+adapter and both codecs.
 """
 
 from __future__ import annotations

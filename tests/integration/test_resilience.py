@@ -3,7 +3,7 @@ adapter: disconnect codes, token refresh through short-lived JWTs, liveness
 under frozen traffic, bounded memory when the application stops reading.
 
 The soak tests with faults (cuts, SIGKILL, failover) are in ``test_resilience_soak.py``.
-Long scenarios run the three adapters at the same time (``on_every_adapter``).
+Long scenarios run the three adapters in both codecs at the same time (``on_every_adapter``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import pytest
-from drivers import Events, Runner, call_api, on_every_adapter, token_for, unique
+from drivers import EVERY, Events, Runner, call_api, on_every_adapter, token_for, unique
 
 from centrifugo_proto import (
     ClientOptions,
@@ -106,8 +106,8 @@ def test_short_lived_jwts_refresh_for_a_minute(centrifugo_factory: ServerFactory
             with pytest.raises(queue.Empty):
                 trouble.next(object, timeout=60)
             assert client.state is ClientState.CONNECTED
-            client.publish(channel, "still here")
-            assert sub.take(1)[0].data == "still here"
+            client.publish(channel, adapter.payload("still here"))
+            assert adapter.value(sub.take(1)[0].data) == "still here"
         return refreshed
 
     for kind, refreshed in on_every_adapter(scenario).items():
@@ -131,10 +131,10 @@ def test_frozen_traffic_is_noticed_and_the_client_reconnects(
         proxy.freeze()
         frozen_at.append(time.monotonic())
 
-    # The freeze starts once all three clients are connected; the thaw once all
-    # three noticed it.
-    all_connected = threading.Barrier(3, action=freeze, timeout=30)
-    all_noticed = threading.Barrier(3, action=proxy.thaw, timeout=30)
+    # The freeze starts once all the clients (every adapter, every codec) are
+    # connected; the thaw once all of them noticed it.
+    all_connected = threading.Barrier(EVERY, action=freeze, timeout=30)
+    all_noticed = threading.Barrier(EVERY, action=proxy.thaw, timeout=30)
 
     def scenario(adapter: Runner) -> float:
         with adapter.connected(proxy.url, options=options) as client:
@@ -182,7 +182,7 @@ def test_a_reader_that_stops_reading_keeps_memory_bounded_and_pongs_flowing(
             # One loop reads all that was kept: it never ends on the gap.
             rest = sub.take(100)
             assert [p.offset for p in rest] == list(range(901, 1001))
-            assert [p.data["n"] for p in rest] == list(range(900, 1000))
+            assert [adapter.value(p.data)["n"] for p in rest] == list(range(900, 1000))
             lost = losses.next(PublicationsLost)
             assert (lost.count, lost.reason) == (900, "buffer full")
             assert lost.since == StreamPosition(0, subscribed.position.epoch)

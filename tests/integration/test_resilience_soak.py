@@ -3,9 +3,9 @@
 A publisher thread sends numbered publications through the server HTTP API at a
 fixed rate while faults are injected: connections cut by the fault proxy,
 Centrifugo killed with SIGKILL and restarted (Redis engine, so history survives),
-or the node the clients are on killed in a two-node cluster. Three subscribers,
-one per adapter (asyncio, trio, blocking), read the channel at the same time, and
-each must see every offset exactly once, in order.
+or the node the clients are on killed in a two-node cluster. Six subscribers,
+one per adapter (asyncio, trio, blocking) and codec (JSON, Protobuf), read the
+channel at the same time, and each must see every offset exactly once, in order.
 
 Pacing the publisher and spacing the faults are the only waits on the clock
 here: they generate the load, they do not wait for the client.
@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from drivers import ADAPTERS, Events, Runner, on_every_adapter
+from drivers import EVERY, Events, Runner, on_every_adapter
 
 from centrifugo_proto import ClientOptions, Connected, Publication
 from harness import CentrifugoCluster, CentrifugoServer, FaultProxy, HarnessError
@@ -87,18 +87,20 @@ class Publisher(threading.Thread):
             time.sleep(0.05)  # the server is down: try again shortly
 
 
-def assert_exactly_once_in_order(received: list[Publication], total: int, kind: str) -> None:
+def assert_exactly_once_in_order(
+    received: list[Publication], total: int, kind: str, value: Callable[[Any], Any]
+) -> None:
     offsets = [p.offset for p in received]
     duplicates = len(offsets) - len(set(offsets))
     missing = sorted(set(range(1, total + 1)) - set(offsets))
     assert duplicates == 0, f"{kind}: {duplicates} duplicates"
     assert not missing, f"{kind}: {len(missing)} missing, first {missing[:10]}"
     assert offsets == list(range(1, total + 1)), f"{kind}: out of order"
-    assert [p.data["n"] for p in received] == list(range(total))
+    assert [value(p.data)["n"] for p in received] == list(range(total))
 
 
 class Soak:
-    """Three subscribers, one per adapter, on one channel, all at the same time.
+    """Six subscribers, one per adapter and codec, on one channel, all at the same time.
 
     Each connects, subscribes with recovery and reads with ``for``/``async for``
     until the last offset; once all three are subscribed the publisher starts and
@@ -115,7 +117,7 @@ class Soak:
         self.urls, self.channel, self.total = urls, channel, total
         self.publisher, self.faults = publisher, faults
         self.fault_error: BaseException | None = None
-        self.ready = threading.Barrier(len(ADAPTERS), action=self._start_load, timeout=30)
+        self.ready = threading.Barrier(EVERY, action=self._start_load, timeout=30)
 
     def _start_load(self) -> None:
         self.publisher.start()
@@ -127,7 +129,7 @@ class Soak:
         except BaseException as exc:  # reported by the test
             self.fault_error = exc
 
-    def scenario(self, adapter: Runner) -> tuple[list[Publication], int]:
+    def scenario(self, adapter: Runner) -> tuple[list[Publication], int, Callable[[Any], Any]]:
         with adapter.connected(self.urls, options=OPTIONS) as client:
             connects = Events(client, "connected")
             sub = client.subscribe(self.channel, recoverable=True)
@@ -138,15 +140,15 @@ class Soak:
             count = 0
             while not connects.empty():
                 count += isinstance(connects.events.get_nowait(), Connected)
-            return received, count
+            return received, count, adapter.value
 
-    def run(self) -> dict[str, tuple[list[Publication], int]]:
+    def run(self) -> dict[str, tuple[list[Publication], int, Callable[[Any], Any]]]:
         results = on_every_adapter(self.scenario)
         self.publisher.join(10)
         assert self.publisher.error is None, self.publisher.error
         assert self.fault_error is None, self.fault_error
-        for kind, (received, _) in results.items():
-            assert_exactly_once_in_order(received, self.total, kind)
+        for kind, (received, _, value) in results.items():
+            assert_exactly_once_in_order(received, self.total, kind, value)
         return results
 
 
@@ -178,7 +180,7 @@ def test_cuts_lose_nothing(redis_centrifugo: CentrifugoServer, fault_proxy: Any)
 
     faults = at_moments(fault_times(10, TOTAL / RATE), cut)
     soak = Soak(proxy.url, channel, TOTAL, Publisher(lambda: server, channel, TOTAL, RATE), faults)
-    for kind, (_, connects) in soak.run().items():
+    for kind, (_, connects, _) in soak.run().items():
         assert connects >= 10, f"{kind}: only {connects} reconnects for 10 cuts"
 
 
@@ -193,7 +195,8 @@ def test_server_killed_three_times_loses_nothing(redis_centrifugo: CentrifugoSer
         server.start()
 
     faults = at_moments(fault_times(3, TOTAL / RATE), kill_and_restart)
-    for kind, (_, connects) in Soak(server.ws_url, channel, TOTAL, publisher, faults).run().items():
+    soak = Soak(server.ws_url, channel, TOTAL, publisher, faults)
+    for kind, (_, connects, _) in soak.run().items():
         assert connects >= 3, f"{kind}: only {connects} reconnects for 3 kills"
     assert publisher.retries > 0  # the kills really interrupted publishing
 
@@ -206,6 +209,6 @@ def test_failover_to_the_other_node_loses_nothing(centrifugo_cluster: Centrifugo
     publisher = Publisher(lambda: second, channel, total, RATE)
     faults = at_moments([total / RATE / 2], lambda index: first.kill())
     urls = list(centrifugo_cluster.ws_urls)  # every client starts on the first node
-    for kind, (_, connects) in Soak(urls, channel, total, publisher, faults).run().items():
+    for kind, (_, connects, _) in Soak(urls, channel, total, publisher, faults).run().items():
         assert connects >= 1, kind  # it moved to the second node
     assert not first.is_running()

@@ -1,6 +1,11 @@
 """The typed usage example (tests/typed_usage.py, checked by mypy --strict in make
 lint) run against the real server: every public method of every adapter does
-what its type says."""
+what its type says.
+
+JSON only: the example is a program as a user writes it (JSON payloads, the
+default codec), run as written; the types it checks are the same in Protobuf
+mode (payloads are ``Any`` in both), and what Protobuf changes at run time is
+covered by every test that takes the ``adapter`` fixture."""
 
 from __future__ import annotations
 
