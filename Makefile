@@ -4,6 +4,7 @@
 #                (v6, and 1.8.0 for the 1.x dialect)
 #   make demo    run examples/quickstart.py against a throw-away Centrifugo
 #   make lint    ruff (lint + format check) and mypy --strict
+#   make docs    the documentation site into site/ (MkDocs, warnings as errors)
 #   make bench   the benchmarks against the peers on a real Centrifugo (not a test)
 #
 # Every target sets up what it needs: the virtualenv in .venv/, the Centrifugo
@@ -101,13 +102,15 @@ FUZZ_LONG_RUNS := fuzz_json_codec:9200000 fuzz_websocket:500000 fuzz_client:3000
   fuzz_protobuf_codec:2000000 fuzz_websocket_fast:500000
 FUZZ_FLAGS := -max_len=16384 -print_final_stats=1
 
-.PHONY: help venv centrifugo legacy-server redis lint test test-protobuf-range demo clean \
+.PHONY: help venv docs docs-serve centrifugo legacy-server redis lint test test-protobuf-range demo clean \
   distclean fuzz fuzz-long FORCE bench bench-setup bench-profile
 
 help:
 	@echo "make test       lint, unit + property tests (coverage gate), integration; CI: fuzz"
 	@echo "make demo       run examples/quickstart.py against a local Centrifugo"
 	@echo "make lint       ruff check, ruff format --check, mypy --strict"
+	@echo "make docs       build the documentation site into site/ (warnings are errors)"
+	@echo "make docs-serve the site on http://127.0.0.1:8000, rebuilt on every edit"
 	@echo "make test-protobuf-range  the Protobuf codec's tests on the oldest and newest protobuf"
 	@echo "make fuzz       every fuzz harness, time-boxed (FUZZ_SECONDS each)"
 	@echo "make fuzz-long  the fuzz harnesses for 17 million executions in all (not in CI)"
@@ -192,7 +195,8 @@ redis:
 # test harness and the script that uses it (imported as `harness` from tests/), over
 # bench/ (its scripts import each other as top-level modules), and over the typed
 # usage example (every public method of every adapter, each result with its precise
-# type: tests/typed_usage.py).
+# type: tests/typed_usage.py), over the examples the docs show, and over the docs'
+# griffe extension.
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
@@ -200,6 +204,10 @@ lint: venv
 	MYPYPATH=tests $(BIN)/mypy --strict tests/harness scripts/with_centrifugo.py
 	MYPYPATH=tests $(BIN)/mypy --strict $(wildcard bench/*.py)
 	$(BIN)/mypy --strict tests/typed_usage.py
+	$(BIN)/mypy --strict examples
+	$(BIN)/ruff check docs/_griffe_rst.py
+	$(BIN)/ruff format --check docs/_griffe_rst.py
+	$(BIN)/mypy --strict docs/_griffe_rst.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %
@@ -279,6 +287,21 @@ demo: venv centrifugo
 	CENTRIFUGO_BIN="$(CENTRIFUGO_BIN)" \
 	  $(BIN)/python scripts/with_centrifugo.py $(BIN)/python examples/quickstart.py
 
+# --- Documentation -----------------------------------------------------------------
+
+# MkDocs with the Material theme (mkdocs.yml); the reference is generated from the
+# docstrings (mkdocstrings) of the installed package, so the venv comes first. The
+# docs tools are in the dev dependency group. --strict: any warning (a broken link, a
+# page missing from the nav, a docstring the reference cannot read) fails the build.
+# tests/test_docs.py builds the site too, so make test checks it in CI.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+docs: venv
+	$(MKDOCS) build --strict
+	@echo "the site is in site/ (open site/index.html)"
+
+docs-serve: venv
+	$(MKDOCS) serve --strict
+
 # --- Benchmarks -------------------------------------------------------------------
 
 # make bench: this client against centrifuge-python 0.7.0 and centrifuge-js on a real
@@ -341,7 +364,7 @@ bench-profile: bench-setup
 # build/ holds the editable install's links: removing it drops the venv stamp
 # so that the next target re-installs.
 clean:
-	rm -rf $(VENV_STAMP) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+	rm -rf $(VENV_STAMP) build dist site *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis \
 	  .coverage .coverage.* htmlcov
 	find . -path ./.venv -prune -o -path ./.cache -prune -o \
 	  -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -58,7 +58,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
     It may be built before ``asyncio.run()``: it binds to the loop of its first call."""
 
     _http_class = HttpClient
-    _log = logging.getLogger("centrifugo_proto.asyncio")
+    _log = logging.getLogger("centrifugo_proto.adapters.asyncio")
 
     def _setup(self) -> None:
         super()._setup()

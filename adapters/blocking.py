@@ -46,7 +46,7 @@ class Client(TlsClient, SyncClient[Subscription]):
     """``with Client(url, token=...) as client:``; the API of ``docs/adapters.md``."""
 
     _awaits_tokens = False
-    _log = logging.getLogger("centrifugo_proto.blocking")
+    _log = logging.getLogger("centrifugo_proto.adapters.blocking")
 
     def _setup(self) -> None:
         self._conn: Conn | None = None

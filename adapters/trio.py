@@ -52,7 +52,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
     which holds its nursery (docs/adapters.md)."""
 
     _http_class = HttpClient
-    _log = logging.getLogger("centrifugo_proto.trio")
+    _log = logging.getLogger("centrifugo_proto.adapters.trio")
 
     def _setup(self) -> None:
         super()._setup()

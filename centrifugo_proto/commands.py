@@ -41,7 +41,8 @@ __all__ = [
 @attrs.frozen(kw_only=True)
 class SubscribeRequest:
     channel: str
-    token: str = ""
+    #: A subscription token, or a 1.x channel's sign: a secret, never in a ``repr``.
+    token: str = attrs.field(default="", repr=False)
     recover: bool = False
     epoch: str = ""
     offset: int = 0
@@ -63,7 +64,7 @@ class SubscribeRequest:
 
 @attrs.frozen(kw_only=True)
 class ConnectRequest:
-    token: str = ""
+    token: str = attrs.field(default="", repr=False)
     data: Any = None
     #: Server-side subscriptions to recover, by channel (§6.5).
     subs: Mapping[str, SubscribeRequest] = attrs.field(factory=dict)
@@ -121,7 +122,7 @@ class SendRequest:
 
 @attrs.frozen(kw_only=True)
 class RefreshRequest:
-    token: str
+    token: str = attrs.field(repr=False)
     #: 1.x: new credentials, as for connect (LEGACY-V1.md §2.2).
     user: str = ""
     timestamp: str = ""
@@ -131,7 +132,7 @@ class RefreshRequest:
 @attrs.frozen
 class SubRefreshRequest:
     channel: str
-    token: str
+    token: str = attrs.field(repr=False)
 
 
 @attrs.frozen

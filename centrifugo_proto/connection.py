@@ -10,6 +10,7 @@ only through the tables of :mod:`.states`; close codes arrive as a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
 
@@ -50,6 +51,9 @@ from .timers import Timer, TimerQueue
 from .token_flow import TokenFlow, TokenPurpose
 
 __all__ = ["ConnectionLifecycle", "TransportControl"]
+
+#: The session's logger (docs/logging.md): state changes at INFO, failures at WARNING.
+log = logging.getLogger("centrifugo_proto.session")
 
 #: The caller's call behind each input, for the message of a refused one.
 _CALLS: Final = {
@@ -114,6 +118,7 @@ class ConnectionLifecycle:
         if outcome is STAY:
             return False
         assert isinstance(outcome, ClientState)
+        log.info("client %s -> %s: %s", self.state.value, outcome.value, value.value)
         self.state = outcome
         return True
 
@@ -127,6 +132,8 @@ class ConnectionLifecycle:
         if outcome is INVALID:  # pragma: no cover
             raise AssertionError(f"phase {self.phase.value}: {value.value!r}")
         assert isinstance(outcome, Phase)
+        if outcome is not self.phase:
+            log.debug("phase %s -> %s: %s", self.phase.value, outcome.value, value.value)
         self.phase = outcome
         return True
 
@@ -199,6 +206,10 @@ class ConnectionLifecycle:
         self.phase_input(PhaseInput.OPEN)
         self._transport_attempt += 1
         endpoint = self._endpoints[self._endpoint_index % len(self._endpoints)]
+        # Host and port only: a URL's query might carry a credential.
+        log.debug(
+            "opening %s:%d (transport %d)", endpoint.host, endpoint.port, self._transport_attempt
+        )
         self._transport.open_transport(endpoint, self._transport_attempt)
 
     def _attempt_timed_out(self, now: float) -> None:
@@ -246,6 +257,7 @@ class ConnectionLifecycle:
         """Could not connect, the handshake was refused, or a write failed."""
         if not self.phase.has_transport:
             return
+        log.info("transport failed: %s", reason)
         self.emit(ErrorOccurred(error=TransportError(f"transport failed: {reason}")))
         self.lose_connection(now, ConnectingCode.TRANSPORT_CLOSED, reason)
 
@@ -253,6 +265,7 @@ class ConnectionLifecycle:
         """The server broke the protocol: close, and reconnect with backoff (DESIGN "Errors")."""
         if not self.phase.has_transport:
             return
+        log.warning("bad protocol from the server: %s", reason)
         self.emit(ErrorOccurred(error=RemoteProtocolError(f"bad protocol: {reason}")))
         self.lose_connection(
             now, ConnectingCode.BAD_PROTOCOL, f"bad protocol: {reason}", close_code=1002
@@ -261,6 +274,7 @@ class ConnectionLifecycle:
     def _refused(self, code: int, reason: str, error: CentrifugoError) -> None:
         """A terminal refusal (§5.3, §6.1): end the transport and stop, no reconnect."""
         was = self.state
+        log.warning("connection refused, not reconnecting: %s (code %d)", reason, code)
         self._teardown(1000, reason, suspend_subs=True)
         # Defensive: refusals come from a connection or a token request, and both are
         # gone (stopped, teardown) once disconnected or closed.
@@ -282,6 +296,7 @@ class ConnectionLifecycle:
         delay = backoff_delay(
             self._attempt, options.min_reconnect_delay, options.max_reconnect_delay, self.rng
         )
+        log.info("connection lost (%s, code %d): reconnecting in %.3f s", reason, code, delay)
         self._attempt += 1
         # Failover: each reconnect tries the next endpoint (issue "Resilience").
         self._endpoint_index += 1
@@ -344,6 +359,7 @@ class ConnectionLifecycle:
             self._connect_timer.cancel()
             self._connect_timer = None
         self.client_id = result.client
+        log.info("connected as client %s (server %s)", result.client, result.version)
         self._pong = result.pong
         # No ping within interval + max delay means the server is gone (§4).
         self._ping.start(now, result.ping, self.options.max_server_ping_delay)
@@ -395,6 +411,7 @@ class ConnectionLifecycle:
 
     def _refresh_due(self, now: float) -> None:
         self._refresh_timer = None
+        log.debug("the connection token is due for refresh")
         self.tokens.ask(TokenPurpose.REFRESH)
 
     def _retry_refresh(self, now: float) -> None:
@@ -406,6 +423,7 @@ class ConnectionLifecycle:
         error = reply.error
         if error is not None:
             if error.retryable:
+                log.info("connection token refresh failed, retrying later: %s", error)
                 self.emit(ErrorOccurred(error=error))
                 self._retry_refresh(now)
             else:
@@ -421,6 +439,7 @@ class ConnectionLifecycle:
         self._credentials = self._refreshing or self._credentials
         if result.expires:
             self._refresh_timer = self.schedule(now + result.ttl, self._refresh_due)
+        log.debug("connection token refreshed (expires: %s, ttl %d s)", result.expires, result.ttl)
         self.emit(TokenRefreshed(channel=None, expires=result.expires, ttl=result.ttl))
 
     def expect(self, reply: Reply, kind: type[Any], now: float) -> Any:

@@ -37,16 +37,30 @@ def check_host(host: str, url: str) -> None:
         raise LocalProtocolError(f"endpoint has a bad host name: {url!r}")
 
 
+def _no_query(url: str) -> str:
+    """A URL for a ``repr``: its query (which might carry a credential) elided."""
+    base, query, _ = url.partition("?")
+    return repr(base + "?…" if query else base)
+
+
+def _names_only(headers: tuple[tuple[str, str], ...]) -> str:
+    """Headers for a ``repr``: any value might be a credential (``Authorization``)."""
+    return repr(tuple((name, "…") for name, _ in headers))
+
+
 @attrs.frozen(kw_only=True)
 class Endpoint:
-    url: str
+    """Where to connect, parsed from a URL once. Its ``repr`` (in ``OpenTransport``'s)
+    shows no query and no header value, which might carry a credential."""
+
+    url: str = attrs.field(repr=_no_query)
     host: str
     port: int
     tls: bool
     #: Path and query of the WebSocket request (``/connection/websocket``).
-    resource: str
+    resource: str = attrs.field(repr=_no_query)
     subprotocols: tuple[str, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=_names_only)
     #: Open the TCP connection to this HTTP proxy and CONNECT through it (the
     #: facade does the CONNECT; for TLS it then asks for ``StartTls``).
     proxy: ProxyAddress | None = None

@@ -49,7 +49,7 @@ class ClientOptions:
 class SubscriptionOptions:
     """Per-subscription options (SubscribeRequest fields, PROTOCOL.md §2.3)."""
 
-    token: str | None = None
+    token: str | None = attrs.field(default=None, repr=False)
     #: The adapter can fetch tokens for this channel (answers ``TokenRequested``).
     has_token_source: bool = False
     data: Any = None

@@ -10,6 +10,7 @@ matched by the :class:`~.registry.Registry`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -42,6 +43,9 @@ from .results import (
 from .timers import Timer
 
 __all__ = ["Outbox"]
+
+#: The session's logger (docs/logging.md): commands at DEBUG, never their fields.
+log = logging.getLogger("centrifugo_proto.session")
 
 #: The result each caller command must carry (anything else is bad protocol).
 _RESULT_TYPES: Final[dict[type, type]] = {
@@ -99,6 +103,8 @@ class Outbox:
 
     def _issue(self, pending: Pending, now: float | None) -> None:
         wire_id = self.registry.issue(pending)
+        # The command's type, never the command (a token is one of its fields).
+        log.debug("%s sent, id %s", type(pending.command).__name__, wire_id)
         if now is not None and pending.timer is None:
             pending.timer = self._schedule(now + self._timeout, self._timed_out(pending))
         self.outgoing.append((wire_id, pending.encoded))
@@ -163,10 +169,12 @@ class Outbox:
     def _caller_timed_out(self, pending: Pending, now: float) -> None:
         what = type(pending.command).__name__.removesuffix("Request").lower()
         error = CommandTimeout(f"{what} timed out")
+        log.info("%s timed out", what)
         self._emit(CommandFailed(request=pending.request, error=error))
 
     def _caller_reply(self, pending: Pending, reply: Reply, now: float) -> None:
         if reply.error is not None:
+            log.debug("%s refused: %s", type(pending.command).__name__, reply.error)
             self._emit(CommandFailed(request=pending.request, error=reply.error))
             return
         result = reply.result

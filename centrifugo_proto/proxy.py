@@ -24,7 +24,7 @@ class ProxyAddress:
     host: str
     port: int
     #: ``Proxy-Authorization`` value from ``http://user:password@host:port``.
-    authorization: str | None = None
+    authorization: str | None = attrs.field(default=None, repr=False)
 
 
 def parse_proxy(url: str) -> ProxyAddress:

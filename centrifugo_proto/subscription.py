@@ -16,6 +16,7 @@ first publication, recovering from offset 0 of the new epoch (docs/resilience.md
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
@@ -52,6 +53,9 @@ from .timers import Timer
 from .token_flow import TokenFlow, TokenPurpose
 
 __all__ = ["ClientSubscription", "SubscriptionHost"]
+
+#: The session's logger (docs/logging.md); nothing on the publication path.
+log = logging.getLogger("centrifugo_proto.session")
 
 _SUBSCRIBED: Final = SubscriptionState.SUBSCRIBED
 _SUBSCRIBING: Final = SubscriptionState.SUBSCRIBING
@@ -139,6 +143,13 @@ class ClientSubscription:
         if outcome is INVALID:
             raise AssertionError(f"{self.channel!r}: {value.value!r} while {self.state.value}")
         assert isinstance(outcome, SubscriptionState)
+        log.info(
+            "subscription %r: %s -> %s: %s",
+            self.channel,
+            self.state.value,
+            outcome.value,
+            value.value,
+        )
         self.state = outcome
         return True
 
@@ -297,11 +308,12 @@ class ClientSubscription:
         if broken is not None:
             self._delta_failed(broken, now)
         elif reset:
-            emit(PublicationsLost(channel=self.channel, since=old, reason="stream reset"))
+            self._lost(old, "stream reset")
         elif result.was_recovering and not result.recovered:
             # The server could not fill the gap: the application must reload (§6.5).
-            since = StreamPosition(delivered, old.epoch) if delivered else None
-            emit(PublicationsLost(channel=self.channel, since=since, reason="recovery failed"))
+            self._lost(
+                StreamPosition(delivered, old.epoch) if delivered else None, "recovery failed"
+            )
         else:
             self._reset_recoveries = 0
 
@@ -343,20 +355,27 @@ class ClientSubscription:
         or a live publication), so unsubscribe goes first, in the same frame (else
         105 "already subscribed")."""
         self._reset_recoveries += 1
-        self._host.emit(PublicationsLost(channel=self.channel, since=old, reason="stream reset"))
+        self._lost(old, "stream reset")
         self.offset, self.epoch, self.has_position, self._recover = 0, epoch, True, True
         self._send_unsubscribe(now)
         self.send_subscribe(now)
+
+    def _lost(self, since: StreamPosition | None, reason: str) -> None:
+        """Publications the application will not see (§6.5): said, and logged."""
+        log.warning("publications lost in %r after %s: %s", self.channel, since, reason)
+        self._host.emit(PublicationsLost(channel=self.channel, since=since, reason=reason))
 
     def _on_subscribe_error(self, error: ReplyError, now: float) -> None:
         rule = reply_error_rule(error)
         if rule.token_expired:
             self._token = None  # expired: ask for a new one before trying again (§6.4)
         if rule.retry or (rule.token_expired and self.options.has_token_source):
+            log.info("subscribe to %r failed, retrying: %s", self.channel, error)
             self._input(SubscriptionInput.SUBSCRIBE_RETRYABLE_ERROR)
             self._host.emit(ErrorOccurred(error=error, channel=self.channel))
             self.schedule_resubscribe(now)
         else:
+            log.warning("subscribe to %r refused: %s", self.channel, error)
             self._unsubscribed(
                 error.code, error.message, SubscriptionInput.SUBSCRIBE_TERMINAL_ERROR, error
             )
@@ -480,9 +499,7 @@ class ClientSubscription:
                 self._new_stream(old, epoch, now)
                 return None
             # The new stream's first publication: nothing of it was missed.
-            self._host.emit(
-                PublicationsLost(channel=self.channel, since=old, reason="stream reset")
-            )
+            self._lost(old, "stream reset")
             self.offset, self.epoch = 0, epoch
         offset = pub.offset
         if offset:
@@ -581,6 +598,7 @@ class ClientSubscription:
         error = reply.error
         if error is not None:
             if error.retryable:
+                log.info("token refresh of %r failed, retrying later: %s", self.channel, error)
                 self._host.emit(ErrorOccurred(error=error, channel=self.channel))
                 self._retry_refresh(now)
             else:
@@ -593,6 +611,7 @@ class ClientSubscription:
             return
         if result.expires:
             self._arm_refresh(now + result.ttl)
+        log.debug("subscription token of %r refreshed (ttl %d s)", self.channel, result.ttl)
         self._host.emit(
             TokenRefreshed(channel=self.channel, expires=result.expires, ttl=result.ttl)
         )

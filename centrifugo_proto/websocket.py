@@ -23,6 +23,7 @@ outgoing bytes.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import attrs
@@ -44,6 +45,9 @@ from .codecs import FrameKind
 from .endpoints import Endpoint
 
 __all__ = ["WebSocketClosed", "WebSocketFailed", "WebSocketLayer", "WebSocketOpened"]
+
+#: The WebSocket layer's logger (docs/logging.md): the handshake and the closes, at DEBUG.
+log = logging.getLogger("centrifugo_proto.websocket")
 
 #: RFC 6455 §7.4.1: no status code received / connection lost without a close frame.
 ABNORMAL_CLOSURE = 1006
@@ -117,6 +121,8 @@ class WebSocketLayer:
     def handshake(self) -> bytes:
         """The HTTP upgrade request."""
         endpoint = self._endpoint
+        # The path alone: a query might carry a credential, and so might a header.
+        log.debug("upgrade request: %s", endpoint.resource.partition("?")[0])
         return self._ws.send(
             Request(
                 host=endpoint.host_header,
@@ -310,6 +316,7 @@ class WebSocketLayer:
                     out.append(self._join_parts())
             elif isinstance(event, AcceptConnection):
                 self.open = True
+                log.debug("handshake accepted, subprotocol %r", event.subprotocol)
                 out.append(WebSocketOpened(event.subprotocol))
             elif isinstance(event, Ping):
                 reply += ws.send(event.response())
@@ -321,6 +328,7 @@ class WebSocketLayer:
                     self._finish()
                     out.append(WebSocketFailed(f"WebSocket protocol error: {event.reason}"))
                     return
+                log.debug("close frame from the server: %d %r", event.code, event.reason)
                 if ws.state is ConnectionState.REMOTE_CLOSING:
                     reply += ws.send(event.response())
                 self._finish()
@@ -357,5 +365,6 @@ class WebSocketLayer:
         was_open = self.open
         self._finish()
         if was_open and self._ws.state is ConnectionState.OPEN:
+            log.debug("closing: %d %r", code, reason)
             return self._ws.send(CloseConnection(code=code, reason=reason))
         return b""

@@ -90,6 +90,7 @@ from ._common import (
     check_timeout,
     describe,
     json_post,
+    logged,
 )
 
 __all__ = ["AsyncApiClient", "AsyncHttpClient", "AsyncLegacyApiClient", "AsyncStream"]
@@ -306,7 +307,7 @@ class AsyncApiClient:
     async def call(self, request: ApiRequest[R], *, timeout: float | None = None) -> R:
         """Any request object; its typed result."""
         prepared = http_request(self._url, self._api_key, request)
-        response = await self.http.send(self._url, prepared, timeout=timeout)
+        response = logged(prepared, await self.http.send(self._url, prepared, timeout=timeout))
         return read_response(request, response)
 
     async def publish(
@@ -530,7 +531,7 @@ class AsyncLegacyApiClient:
 
     async def call(self, request: LegacyRequest[R], *, timeout: float | None = None) -> R:
         prepared = legacy_http_request(self._url, self._secret, request)
-        response = await self.http.send(self._url, prepared, timeout=timeout)
+        response = logged(prepared, await self.http.send(self._url, prepared, timeout=timeout))
         return read_legacy_response(request, response)
 
     async def publish(

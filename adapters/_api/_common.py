@@ -3,6 +3,7 @@ the TLS context, and how a socket error reads in a ``TransportError``."""
 
 from __future__ import annotations
 
+import logging
 import math
 import select
 import socket
@@ -14,7 +15,7 @@ import attrs
 
 from centrifugo_proto.api.validate import encode_json
 from centrifugo_proto.errors import CommandTimeout, LocalProtocolError, TransportError
-from centrifugo_proto.http import HttpRequest
+from centrifugo_proto.http import HttpRequest, HttpResponse
 from centrifugo_proto.http_url import HttpUrl
 
 from .._tls import client_context
@@ -28,10 +29,15 @@ __all__ = [
     "connect_error",
     "describe",
     "json_post",
+    "logged",
     "peer_spoke",
     "timed_out",
     "tls_for",
 ]
+
+#: The server API clients' logger (docs/logging.md): each call at DEBUG, its route and
+#: status only (never a header, so never the key or the sign).
+log = logging.getLogger("centrifugo_proto.adapters.api")
 
 #: Seconds a call may take, connecting included, unless the caller says otherwise.
 DEFAULT_TIMEOUT: Final = 10.0
@@ -40,6 +46,12 @@ DEFAULT_TIMEOUT: Final = 10.0
 MAX_IDLE: Final = 4
 
 C = TypeVar("C")
+
+
+def logged(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """``response``, once its call is logged (the path without a query)."""
+    log.debug("%s %s: HTTP %d", request.method, request.target.partition("?")[0], response.status)
+    return response
 
 
 def check_timeout(value: Any, what: str = "timeout") -> float:

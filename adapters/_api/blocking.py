@@ -101,6 +101,7 @@ from ._common import (
     connect_error,
     describe,
     json_post,
+    logged,
     peer_spoke,
     timed_out,
     tls_for,
@@ -342,7 +343,7 @@ class ApiClient:
     def call(self, request: ApiRequest[R], *, timeout: float | None = None) -> R:
         """Any request object; its typed result."""
         prepared = http_request(self._url, self._api_key, request)
-        response = self.http.send(self._url, prepared, timeout=timeout)
+        response = logged(prepared, self.http.send(self._url, prepared, timeout=timeout))
         return read_response(request, response)
 
     def publish(
@@ -558,7 +559,7 @@ class LegacyApiClient:
 
     def call(self, request: LegacyRequest[R], *, timeout: float | None = None) -> R:
         prepared = legacy_http_request(self._url, self._secret, request)
-        response = self.http.send(self._url, prepared, timeout=timeout)
+        response = logged(prepared, self.http.send(self._url, prepared, timeout=timeout))
         return read_legacy_response(request, response)
 
     def publish(

@@ -243,7 +243,7 @@ def test_raising_slow_and_publishing_callbacks_keep_the_client_connected(
         assert [str(r.exc_info[1]) for r in failures if r.exc_info] == [
             f"callback failure on purpose at {{'n': {n}}}" for n in (0, 1, 2, 3, 99)
         ], name
-        assert {r.name for r in failures} == {f"centrifugo_proto.{name.split('/')[0]}"}
+        assert {r.name for r in failures} == {f"centrifugo_proto.adapters.{name.split('/')[0]}"}
 
 
 def _callbacks_scenario(adapter: Runner, server: CentrifugoServer) -> str:
