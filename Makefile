@@ -220,7 +220,7 @@ lint: venv
 PYTEST_ARGS ?=
 # The adapter-policy tests build their clients without a codec choice (JSON only):
 # they are not the core's, and stay out of the second-codec pass.
-UNIT_ONLY_JSON := --ignore=tests/unit/test_base_client.py
+UNIT_ONLY_JSON := --ignore=tests/unit/test_base_client.py --ignore=tests/unit/test_base_legacy.py
 test: venv centrifugo legacy-server redis lint
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest tests/unit tests/property $(PYTEST_ARGS)
