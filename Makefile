@@ -89,7 +89,8 @@ FUZZ_WORK := .cache/fuzz
 FUZZ_SECONDS ?= $(if $(filter true,$(CI)),40,10)
 # make fuzz-long: executions per harness, 17 million in total, all of them at once on
 # two cores: the codec harness ran at about 1700 exec/s there, the framing one at 170
-# and the whole client at 70 (alone on a core: 17000, 350, 190), so this takes about
+# (1535 since the layer reads the common frames itself) and the whole client at 70
+# (alone on a core: 17000, 350, 190), so this takes about
 # an hour and a half; the cheap parser carries the bulk. The delta decoder ran at 3260
 # exec/s alone on a busy machine: its 2 million take 10 to 20 minutes of one core. The
 # caller harness ran at about 830 exec/s on a busy machine: 1 million, about 20 minutes;
