@@ -264,7 +264,15 @@ def test_join_and_leave_between_two_clients(adapter: Runner, legacy_server: Lega
     channel = unique("public:jl-")
     with v1_client(adapter, legacy_server, "alice") as alice:
         seen = Events(alice, "join", "leave")  # on the client: every channel's (the seed's)
-        alice.subscribe(channel)  # its own join came before the reply: not held yet
+        alice.subscribe(channel)
+        # 1.8.0 sends a subscriber's own join before its subscribe reply (LEGACY-V1.md
+        # §11.2): held for the reply, it comes right after ``subscribed``.
+        own = seen.next(JoinReceived)
+        assert (own.channel, own.info.user, own.info.client) == (
+            channel,
+            "alice",
+            alice.client_id,
+        )
         with v1_client(adapter, legacy_server, "bob") as bob:
             bob.subscribe(channel)
             joined = seen.next(JoinReceived)
