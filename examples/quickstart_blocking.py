@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import time
 
 from centrifugo_proto import JoinReceived, connection_token
 from centrifugo_proto.adapters.blocking import Client
 
 CHANNEL = "chat:demo"
+
+
+def say(line: str) -> None:
+    # One write per line: the join callback prints from the client's dispatcher
+    # thread while the main thread prints too, and print() writes the line and its
+    # newline apart, so two threads' lines could interleave.
+    sys.stdout.write(line + "\n")
 
 
 def token(user: str) -> str:
@@ -31,17 +39,17 @@ def token(user: str) -> str:
 
 def main() -> None:
     url = os.environ.get("CENTRIFUGO_WS_URL", "ws://127.0.0.1:8000/connection/websocket")
-    print(f"server: {url}")
+    say(f"server: {url}")
     with Client(url, token=token("alice")) as alice, Client(url, token=token("bob")) as bob:
-        print(f"alice connected as client {alice.client_id}")
-        print(f"bob   connected as client {bob.client_id}")
+        say(f"alice connected as client {alice.client_id}")
+        say(f"bob   connected as client {bob.client_id}")
 
         alice_sub = alice.new_subscription(CHANNEL, join_leave=True)
         # Callbacks run on the client's dispatcher thread, never on its I/O thread.
         alice_sub.on("join", lambda e: print_join("alice", e))
         alice_sub.subscribe()
         bob_sub = bob.subscribe(CHANNEL)
-        print(f"both subscribed to {CHANNEL}")
+        say(f"both subscribed to {CHANNEL}")
 
         alice.publish(CHANNEL, {"text": "hi bob"})
         bob.publish(CHANNEL, {"text": "hello alice"})
@@ -50,24 +58,24 @@ def main() -> None:
             # A subscription buffers publications from the moment it is made.
             for pub in itertools.islice(sub, 2):
                 sender = pub.info.user if pub.info else "server"
-                print(f"{name} received #{pub.offset} from {sender}: {pub.data['text']}")
+                say(f"{name} received #{pub.offset} from {sender}: {pub.data['text']}")
 
         history = alice.history(CHANNEL, limit=-1)
-        print(f"history of {CHANNEL} (epoch {history.epoch}, top offset {history.offset}):")
+        say(f"history of {CHANNEL} (epoch {history.epoch}, top offset {history.offset}):")
         for pub in history.publications[-2:]:
-            print(f"  #{pub.offset}: {pub.data}")
+            say(f"  #{pub.offset}: {pub.data}")
 
         presence = bob.presence(CHANNEL)
-        print(f"presence in {CHANNEL}:")
+        say(f"presence in {CHANNEL}:")
         for client_id, info in sorted(presence.clients.items(), key=lambda kv: kv[1].user):
-            print(f"  {info.user:<6} client {client_id} info {info.conn_info}")
+            say(f"  {info.user:<6} client {client_id} info {info.conn_info}")
         stats = bob.presence_stats(CHANNEL)
-        print(f"presence stats: {stats.num_clients} clients, {stats.num_users} users")
-    print("done")
+        say(f"presence stats: {stats.num_clients} clients, {stats.num_users} users")
+    say("done")
 
 
 def print_join(who: str, event: JoinReceived) -> None:
-    print(f"{who} sees {event.info.user} join {event.channel}")
+    say(f"{who} sees {event.info.user} join {event.channel}")
 
 
 if __name__ == "__main__":
