@@ -8,7 +8,8 @@ import math
 import select
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Sequence
 from typing import Any, Final, Generic, TypeVar
 
 import attrs
@@ -120,25 +121,33 @@ def peer_spoke(sock: socket.socket | Any) -> bool:
 
 
 class IdlePool(Generic[C]):
-    """Idle kept-alive connections by origin, newest first out."""
+    """Idle kept-alive connections by origin, newest first out; closed once, for
+    good. Locked: the blocking client's calls run in their callers' threads."""
 
     def __init__(self, max_idle: int = MAX_IDLE) -> None:
         self._idle: dict[tuple[bool, str, int], list[C]] = {}
         self._max_idle = max_idle
+        self._lock = threading.Lock()
+        self.closed = False
 
     def take(self, url: HttpUrl) -> C | None:
-        idle = self._idle.get(url.origin)
-        return idle.pop() if idle else None
+        with self._lock:
+            idle = self._idle.get(url.origin)
+            return idle.pop() if idle else None
 
     def give(self, url: HttpUrl, conn: C) -> bool:
-        """Keep ``conn`` for later; False if the pool is full (close it then)."""
-        idle = self._idle.setdefault(url.origin, [])
-        if len(idle) >= self._max_idle:
-            return False
-        idle.append(conn)
-        return True
+        """Keep ``conn`` for later; False if the pool is full or closed (close it then)."""
+        with self._lock:
+            idle = self._idle.setdefault(url.origin, [])
+            if self.closed or len(idle) >= self._max_idle:
+                return False
+            idle.append(conn)
+            return True
 
-    def drain(self) -> Iterator[C]:
-        while self._idle:
-            _, idle = self._idle.popitem()
-            yield from idle
+    def close(self) -> list[C]:
+        """Close the pool: the idle connections, for the caller to close. Idempotent."""
+        with self._lock:
+            self.closed = True
+            idle = [conn for conns in self._idle.values() for conn in conns]
+            self._idle.clear()
+        return idle

@@ -31,6 +31,8 @@ from centrifugo_proto.results import (
     RpcResult,
 )
 
+from .._api._twin import awaitless
+
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
@@ -201,14 +203,7 @@ class _BlockingHttp:
 
 def run_awaitless(main: Main[T]) -> T:
     """Run a coroutine that never suspends (the blocking adapter's commands) to its end."""
-    coroutine = main()
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        result: T = done.value
-        return result
-    coroutine.close()
-    raise RuntimeError("a command of the blocking adapter suspended")
+    return awaitless(main())
 
 
 # -- picking one ------------------------------------------------------------------------------
