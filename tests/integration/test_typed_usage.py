@@ -17,8 +17,14 @@ import pytest
 import trio
 from drivers import token_for, unique
 from typed_usage import (
+    use_api_asyncio,
+    use_api_blocking,
+    use_api_trio,
     use_asyncio,
     use_blocking,
+    use_legacy_api_asyncio,
+    use_legacy_api_blocking,
+    use_legacy_api_trio,
     use_legacy_asyncio,
     use_legacy_blocking,
     use_legacy_trio,
@@ -92,3 +98,49 @@ def test_every_public_method_of_the_1x_dialect_does_what_its_type_says(
     assert results["ping"].data == ""
     assert results["ping_data"] == PingResult(data="hey", uid="typed-ping")
     assert results["reconnected"] is ClientState.CONNECTED
+
+
+# -- the server API clients ------------------------------------------------------------------
+
+
+def run_api(kind: str, *args: Any, legacy: bool = False) -> dict[str, Any]:
+    if kind == "asyncio":
+        return asyncio.run((use_legacy_api_asyncio if legacy else use_api_asyncio)(*args))
+    if kind == "trio":
+        return trio.run(partial(use_legacy_api_trio if legacy else use_api_trio, *args))
+    return (use_legacy_api_blocking if legacy else use_api_blocking)(*args)
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "trio", "blocking"])
+def test_every_method_of_the_api_client_does_what_its_type_says(
+    kind: str, centrifugo: CentrifugoServer
+) -> None:
+    channel = unique(f"chat:typed-api-{kind}-")
+    results = run_api(kind, centrifugo.http_url, centrifugo.api_key, channel)
+    assert results["publish"].offset == 1
+    assert [type(item).__name__ for item in results["broadcast"].responses] == ["PublishResult"]
+    assert [p.data for p in results["history"].publications] == [{"n": 1}, {"n": 2}]
+    assert results["history"].publications[0].tags == {"k": "v"}
+    assert results["call"].offset == 2
+    assert [type(item).__name__ for item in results["batch"]] == ["PresenceStatsResult"]
+    assert results["presence"].clients == {}
+    assert channel not in results["channels"].channels  # nobody is subscribed
+    assert len(results["info"].nodes) == 1
+    assert results["rpc_code"] == 104  # not found
+    assert (results["post_json"], results["request"]) == (200, 200)
+
+
+@pytest.mark.parametrize("kind", ["asyncio", "trio", "blocking"])
+def test_every_method_of_the_1x_api_client_does_what_its_type_says(
+    kind: str, legacy_server: LegacyServer
+) -> None:
+    channel = unique(f"public:typed-api-{kind}-")
+    url = f"{legacy_server.http_url}/api/"
+    results = run_api(kind, url, legacy_server.secret, channel, legacy=True)
+    assert [m.data for m in results["history"].messages] == [{"n": 2}, {"n": 1}]  # newest first
+    assert results["call"] == results["history"]
+    assert results["presence"].clients == {}
+    assert channel not in results["channels"].channels
+    assert results["stats"].nodes
+    assert results["node"].uid
+    assert [type(item).__name__ for item in results["batch"]] == ["LegacyPresenceResult"]
