@@ -197,7 +197,7 @@ redis:
 # bench/ (its scripts import each other as top-level modules), and over the typed
 # usage example (every public method of every adapter, each result with its precise
 # type: tests/typed_usage.py), over the examples the docs show, and over the docs'
-# griffe extension.
+# griffe extensions.
 lint: venv
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
@@ -206,9 +206,9 @@ lint: venv
 	MYPYPATH=tests $(BIN)/mypy --strict $(wildcard bench/*.py)
 	$(BIN)/mypy --strict tests/typed_usage.py
 	$(BIN)/mypy --strict examples
-	$(BIN)/ruff check docs/_griffe_rst.py
-	$(BIN)/ruff format --check docs/_griffe_rst.py
-	$(BIN)/mypy --strict docs/_griffe_rst.py
+	$(BIN)/ruff check docs/_griffe_rst.py docs/_griffe_twins.py
+	$(BIN)/ruff format --check docs/_griffe_rst.py docs/_griffe_twins.py
+	$(BIN)/mypy --strict docs/_griffe_rst.py docs/_griffe_twins.py
 
 # Lint first (a prerequisite; with -j it runs beside the Centrifugo build),
 # then the suite in three stages: unit and property tests under coverage, with the gate (100 %

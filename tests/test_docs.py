@@ -99,6 +99,36 @@ def test_every_public_name_is_in_the_reference(site: Path) -> None:
         assert f"centrifugo_proto.adapters.{adapter}.ApiClient.batch" in names, adapter
 
 
+#: The server API clients' methods, written once for the blocking and the awaiting
+#: clients (adapters/_api/_twin.py), each with one of its parameters.
+API_METHODS = {
+    "ApiClient": {"publish": "skip_history", "batch": "parallel", "history": "since"},
+    "LegacyApiClient": {"publish": "uid", "node": "timeout"},
+    "HttpClient": {"request": "headers", "post_json": "body"},
+}
+
+
+@pytest.mark.parametrize("adapter", ["asyncio", "trio", "blocking"])
+def test_the_api_clients_show_their_texts_and_their_async_methods(site: Path, adapter: str) -> None:
+    """What griffe cannot see by reading (docs/_griffe_twins.py): a class's text shared
+    with ``__doc__ = Other.__doc__``, and a twin method that is async on an awaiting client."""
+    names = inventory(site)
+    page = (site / "reference" / f"{adapter}.html").read_text()
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    prefix = f"centrifugo_proto.adapters.{adapter}"
+    for cls, methods in API_METHODS.items():
+        assert f"{prefix}.{cls}.__doc__" not in names, cls
+        for method, parameter in methods.items():
+            heading = re.search(rf'<h4 id="{prefix}.{cls}.{method}".*?</h4>', page, re.DOTALL)
+            assert heading is not None, (cls, method)
+            assert ("doc-label-async" in heading.group(0)) is (adapter != "blocking"), method
+            signature = page[heading.end() : page.index("</code></pre>", heading.end())]
+            assert parameter in html.unescape(re.sub(r"<[^>]+>", "", signature)), method
+    assert "The server HTTP API of Centrifugo v6: one typed method per route." in text
+    assert "The server HTTP API of Centrifugo 1.x" in text
+    assert "A small HTTP/1.1 client with kept-alive connections" in text
+
+
 def test_the_site_has_its_pages_and_features(site: Path) -> None:
     for page in [
         "index.html",

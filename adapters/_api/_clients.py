@@ -32,9 +32,10 @@ class _Sends(Protocol):
 
 class HttpClientBase(Generic[S]):
     """A small HTTP/1.1 client with kept-alive connections, one call at a time per
-    connection. Any error of the socket is a :class:`TransportError`, no answer in
-    time a :class:`~centrifugo_proto.CommandTimeout`; a bad URL, header or body is
-    a :class:`LocalProtocolError` before anything is sent."""
+    connection. Any error of the socket is a :class:`~centrifugo_proto.TransportError`,
+    no answer in time a :class:`~centrifugo_proto.CommandTimeout`; a bad URL, header
+    or body is a :class:`~centrifugo_proto.LocalProtocolError` before anything is
+    sent."""
 
     def __init__(
         self, *, timeout: float = DEFAULT_TIMEOUT, ssl_context: ssl.SSLContext | None = None
