@@ -11,7 +11,6 @@ its tasks on ``close()`` (``_stop``).
 from __future__ import annotations
 
 import inspect
-import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +32,7 @@ from ._base import Callback, ClientBase, Dialing, Pending, SubscribeOptions, Sub
 from ._base.client import connect_credentials
 from ._base.signs import SignBatch
 from ._base.waiters import Wakeup
+from ._jitter import SharedJitter
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -106,7 +106,7 @@ class AsyncClient(ClientBase[S]):
     """The public API of the asyncio and trio clients (only ``await`` differs from
     the blocking one)."""
 
-    _rng_factory = random.Random  # backoff jitter, one per client
+    _rng_factory = SharedJitter  # backoff jitter: one source for every client
     #: The adapter's HTTP client, for the 1.x auth endpoint.
     _http_class: type[AsyncHttpClient]
 

@@ -8,7 +8,6 @@ client's lock while it takes from the buffer the I/O thread fills.
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +29,7 @@ from ._base import ClientBase, Pending, SubscribeOptions, SubscriptionBase
 from ._base.client import connect_credentials
 from ._base.signs import SignBatch
 from ._base.waiters import Wakeup
+from ._jitter import SharedJitter
 
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
@@ -103,7 +103,7 @@ class SyncSubscription(SubscriptionBase[C]):
 class SyncClient(ClientBase[S]):
     """The public API of the blocking client."""
 
-    _rng_factory = random.Random  # backoff jitter, one per client
+    _rng_factory = SharedJitter  # backoff jitter: one source for every client
     _lock_factory = threading.RLock
     #: The HTTP client of the 1.x auth endpoint, made on the first sign request.
     _http: HttpClient | None
