@@ -111,13 +111,17 @@ class SubscriptionBase(Callbacks, Generic[C]):
         self._wake()
 
     def _wake(self) -> None:
-        if self._readable is not None:
-            self._readable.set()
+        # Set once and let go: the deliveries after it, until a reader waits again,
+        # cost nothing (setting a threading.Event takes a lock and notifies, and under
+        # a flood that was an eighth of the blocking adapter's I/O thread).
+        readable, self._readable = self._readable, None
+        if readable is not None:
+            readable.set()
 
     def _arm_reader(self) -> Wakeup:
         """What a reader about to wait waits for, set by the next delivery; readers
-        waiting at once share it (a set one is never reused)."""
-        if self._readable is None or self._readable.is_set():
+        waiting at once share it (a set one is let go, never reused)."""
+        if self._readable is None:
             self._readable = self.client._new_wakeup()
         return self._readable
 
