@@ -36,6 +36,7 @@ GENERIC = [
     "client.py",
     "session.py",
     "subscription.py",
+    "stream.py",
     "server_subs.py",
     "registry.py",
     "outbox.py",
