@@ -37,6 +37,7 @@ GENERIC = [
     "session.py",
     "subscription.py",
     "stream.py",
+    "pipeline.py",
     "server_subs.py",
     "registry.py",
     "outbox.py",
