@@ -116,9 +116,8 @@ class BytePipeline:
 
     def receive_data(self, data: bytes | None, now: float) -> None:
         """Bytes from the socket, or None at EOF; then what the session queued goes out."""
-        tunnel = self._tunnel
-        if tunnel is not None:
-            self._receive_tunnel(tunnel, data, now)
+        if self._tunnel is not None:
+            self._receive_tunnel(self._tunnel, data, now)
         else:
             self._receive(data, now)
         # Most reads queue nothing to send: no call for them (one read, one publication).
