@@ -1,7 +1,8 @@
 """``ClientProtocol``: the facade adapters drive (DESIGN "The contract with adapters").
 
-It wires the WebSocket layer, the codec and the session together: bytes in,
-bytes and events out, one deadline to arm. After every call the adapter
+It wires the byte pipeline (:mod:`.pipeline`: proxy tunnel, TLS start, the
+WebSocket layer, the codec's frames) and the session together: bytes in, bytes
+and events out, one deadline to arm. After every call the adapter
 flushes :meth:`ClientProtocol.data_to_send`, drains
 :meth:`ClientProtocol.next_event` and re-arms its one timer at
 :meth:`ClientProtocol.next_deadline`.
@@ -35,16 +36,17 @@ from .commands import (
 )
 from .delta import DeltaStats
 from .dialect import Dialect, resolve_dialect
-from .endpoints import Endpoint, parse_endpoint
-from .errors import DecodeError, LocalProtocolError
-from .events import CloseTransport, Event, OpenTransport, StartTls, TokenRequested, TransportClosed
+from .endpoints import parse_endpoint
+from .errors import LocalProtocolError
+from .events import Event, TokenRequested
 from .filters import FilterNode
 from .legacy import Credentials
 from .options import ClientOptions, SubscribeKwargs, SubscriptionOptions
-from .proxy import ProxyHandshake, parse_proxy
+from .pipeline import BytePipeline
+from .proxy import parse_proxy
 from .results import StreamPosition
 from .session import Session
-from .states import ClientState, Phase, PhaseInput, SubscriptionState
+from .states import ClientState, Phase, SubscriptionState
 from .token_flow import TokenPurpose
 from .validate import (
     check_bool,
@@ -53,13 +55,6 @@ from .validate import (
     check_now,
     check_position,
     check_str,
-)
-from .websocket import (
-    ABNORMAL_CLOSURE,
-    WebSocketClosed,
-    WebSocketFailed,
-    WebSocketLayer,
-    WebSocketOpened,
 )
 
 if TYPE_CHECKING:
@@ -148,18 +143,13 @@ class ClientProtocol:
         subprotocols = () if codec_.subprotocol is None else (codec_.subprotocol,)
         extra = tuple((check_str(k, "header"), check_str(v, "header")) for k, v in headers)
         parsed = [parse_endpoint(u, subprotocols, extra, via) for u in urls]
-        # The kind of frame this codec's messages travel in, chosen once.
-        self._frame_kind = codec_.frame_kind
-        self._message_type = codec_.frame_kind.message_type
         self._events: deque[Event] = deque()
         self._out = bytearray()
-        self._ws: WebSocketLayer | None = None
-        self._endpoint: Endpoint | None = None
-        #: The proxy's CONNECT in progress (phase TUNNEL).
-        self._tunnel: ProxyHandshake | None = None
-        self._session = Session(
+        #: The bytes of the transport: proxy tunnel, TLS start, WebSocket, frames.
+        self._pipe = pipe = BytePipeline(codec_, dialect, self._events, self._out)
+        self._session = pipe.session = Session(
             endpoints=parsed,
-            transport=self,
+            transport=pipe,
             events=self._events,
             options=options or ClientOptions(),
             rng=rng or _MidpointJitter(),
@@ -218,32 +208,6 @@ class ClientProtocol:
         """When to call :meth:`handle_timeout`; None if nothing is due."""
         return self._session.next_deadline()
 
-    # -- TransportControl (called by the session) -----------------------------------------
-
-    def open_transport(self, endpoint: Endpoint, attempt: int) -> None:
-        self._endpoint = endpoint
-        self._tunnel = None
-        self._events.append(OpenTransport(endpoint=endpoint, attempt=attempt))
-
-    def close_transport(self, code: int, reason: str) -> None:
-        ws = self._ws
-        if ws is not None:
-            self._out += ws.close(code, reason[:100])
-            self._ws = None
-        self._tunnel = None
-        self._events.append(CloseTransport())
-
-    def _flush(self) -> None:
-        session = self._session
-        if not session.outgoing:
-            return
-        ws = self._ws
-        # Defensive: the session clears ``outgoing`` whenever it lets the transport go
-        # (teardown), so commands never wait here without an open WebSocket.
-        if ws is not None and ws.open:  # pragma: no branch
-            self._out += ws.send(self._codec.frame(session.outgoing))
-        session.outgoing.clear()
-
     # -- inputs from the adapter ----------------------------------------------------------
 
     def connect(self, *, now: float, credentials: Any = None) -> None:
@@ -254,11 +218,11 @@ class ClientProtocol:
             credentials = self._dialect.check_credentials(credentials)
             self._session.set_credentials(credentials)
         self._session.connect(now)
-        self._flush()
+        self._pipe.flush()
 
     def disconnect(self, *, now: float) -> None:
         self._session.disconnect(check_now(now))
-        self._flush()
+        self._pipe.flush()
 
     def close(self, *, now: float) -> None:
         self._session.close(check_now(now))
@@ -266,57 +230,17 @@ class ClientProtocol:
     def transport_opened(self, *, now: float) -> None:
         """The socket (TCP, TLS) is up: the WebSocket handshake is queued."""
         check_now(now)
-        endpoint = self._endpoint
-        via_proxy = endpoint is not None and endpoint.proxy is not None
-        step = PhaseInput.TRANSPORT_OPENED_TO_PROXY if via_proxy else PhaseInput.TRANSPORT_OPENED
-        if not self._session.phase_input(step):
-            self._events.append(CloseTransport())  # nobody waits for this socket any more
-            return
-        assert endpoint is not None
-        if endpoint.proxy is not None:  # the tunnel first (proxy.py)
-            self._tunnel = ProxyHandshake(endpoint.proxy, endpoint.host, endpoint.port)
-            self._out += self._tunnel.request()
-            return
-        self._start_websocket(endpoint)
-
-    def _start_websocket(self, endpoint: Endpoint) -> None:
-        self._ws = WebSocketLayer(endpoint, self._frame_kind)
-        self._out += self._ws.handshake()
+        self._pipe.transport_opened()
 
     def tls_started(self, *, now: float) -> None:
         """TLS asked for by :class:`StartTls` is up: the WebSocket handshake is queued."""
         check_now(now)
-        if self._session.phase_input(PhaseInput.TLS_STARTED) and self._endpoint is not None:
-            self._start_websocket(self._endpoint)
-
-    def _receive_tunnel(self, tunnel: ProxyHandshake, data: bytes | None, now: float) -> None:
-        answer = tunnel.receive_data(data)
-        if answer is None:
-            return
-        self._tunnel = None
-        endpoint = self._endpoint
-        assert endpoint is not None
-        _, rest = answer
-        if isinstance(rest, str):
-            self.transport_failed(rest, now=now)
-        elif endpoint.tls and rest:
-            self.transport_failed("proxy sent bytes before the TLS handshake", now=now)
-        elif endpoint.tls:
-            self._session.phase_input(PhaseInput.TUNNEL_OPENED_FOR_TLS)
-            self._events.append(StartTls(endpoint=endpoint))
-        else:
-            self._session.phase_input(PhaseInput.TUNNEL_OPENED)
-            self._start_websocket(endpoint)  # no TLS: straight to the WebSocket handshake
-            if rest:
-                self._receive(rest, now)
+        self._pipe.tls_started()
 
     def transport_failed(self, reason: str, *, now: float) -> None:
         """Could not connect, or a read or write failed."""
         reason = check_str(reason, "reason")
-        now = check_now(now)
-        self._ws, self._tunnel = None, None
-        self._session.transport_failed(now, reason)
-        self._flush()
+        self._pipe.transport_failed(reason, check_now(now))
 
     def receive_data(self, data: bytes, *, now: float) -> None:
         """Bytes from the socket."""
@@ -324,72 +248,16 @@ class ClientProtocol:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise LocalProtocolError(f"data must be bytes, got {type(data).__name__}")
         if data:
-            if self._tunnel is not None:
-                self._receive_tunnel(self._tunnel, bytes(data), now)
-            else:
-                self._receive(bytes(data), now)
-            self._flush()
+            self._pipe.receive_data(bytes(data), now)
 
     def receive_eof(self, *, now: float) -> None:
         """The peer closed its side."""
-        now = check_now(now)
-        if self._tunnel is not None:
-            self._receive_tunnel(self._tunnel, None, now)
-        else:
-            self._receive(None, now)
-        self._flush()
-
-    def _receive(self, data: bytes | None, now: float) -> None:
-        ws = self._ws
-        if ws is None:
-            return  # bytes from a transport already closed
-        session = self._session
-        items, reply = ws.receive_data(data)
-        if reply:
-            self._out += reply
-        decode = self._codec.decode
-        message_type = self._message_type
-        for item in items:
-            if self._ws is not ws:
-                return  # the session closed this transport mid-batch
-            if type(item) is message_type:
-                try:
-                    messages = decode(item)  # type: ignore[arg-type]
-                except DecodeError as exc:
-                    session.bad_protocol(now, str(exc))
-                    return
-                session.receive(messages, now)
-            elif isinstance(item, str | bytes):
-                kind = "text" if isinstance(item, str) else "binary"
-                session.bad_protocol(now, f"{kind} frame in {self._codec.name} mode")
-                return
-            elif isinstance(item, WebSocketOpened):
-                if item.subprotocol != self._codec.subprotocol:
-                    accepted, wanted = item.subprotocol, self._codec.subprotocol
-                    session.bad_protocol(
-                        now, f"server chose subprotocol {accepted!r}, not {wanted!r}"
-                    )
-                    return
-                session.transport_ready(now)
-            elif isinstance(item, WebSocketClosed):
-                self._ws = None
-                self._events.append(TransportClosed(code=item.code, reason=item.reason))
-                session.server_closed(now, self._dialect.close_advice(item.code, item.reason))
-            else:
-                assert isinstance(item, WebSocketFailed)
-                self._ws = None
-                session.bad_protocol(now, item.reason)
-        if data is None and self._ws is ws:
-            # EOF with no close frame (wsproto reports 1006 only once open).
-            self._ws = None
-            self._events.append(TransportClosed(code=ABNORMAL_CLOSURE, reason="connection lost"))
-            advice = self._dialect.close_advice(ABNORMAL_CLOSURE, "connection lost")
-            session.server_closed(now, advice)
+        self._pipe.receive_data(None, check_now(now))
 
     def handle_timeout(self, *, now: float) -> None:
         """Fire whatever is due at ``now`` (``next_deadline()`` has passed)."""
         self._session.handle_timeout(check_now(now))
-        self._flush()
+        self._pipe.flush()
 
     # -- tokens ---------------------------------------------------------------------------
 
@@ -418,7 +286,7 @@ class ClientProtocol:
         request = flow.take(token_request)
         if request is not None:  # else: for an older attempt or subscription (DESIGN "Effects")
             self._session.provide_token(request, checked, now)
-            self._flush()
+            self._pipe.flush()
 
     def token_failed(
         self,
@@ -439,7 +307,7 @@ class ClientProtocol:
         request = flow.take(token_request)
         if request is not None:
             self._session.token_failed(request, unauthorized, now, reason)
-            self._flush()
+            self._pipe.flush()
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -498,12 +366,12 @@ class ClientProtocol:
         now = check_now(now)
         checked = self.subscription_options(channel, **options)
         self._session.subscribe(channel, checked, now)
-        self._flush()
+        self._pipe.flush()
 
     def unsubscribe(self, channel: str, *, now: float) -> None:
         now = check_now(now)
         self._session.unsubscribe(check_channel(channel), now)
-        self._flush()
+        self._pipe.flush()
 
     def remove_subscription(self, channel: str) -> None:
         """Forget an unsubscribed subscription (and its recovery position)."""
@@ -526,7 +394,7 @@ class ClientProtocol:
                 raise LocalProtocolError("uid must not be empty")
         encoded = self._codec.encode(command)  # refused here, not in a later receive_data
         request = self._session.command(command, encoded, now, channel, uid)
-        self._flush()
+        self._pipe.flush()
         return request
 
     def _wire(self, channel: object) -> str:

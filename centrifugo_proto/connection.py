@@ -64,7 +64,8 @@ _CONNECTED: Final = Phase.CONNECTED
 
 
 class TransportControl(Protocol):
-    """What the session asks of the facade: open or close the transport."""
+    """What the session asks of the byte pipeline (:mod:`.pipeline`): open or close
+    the transport."""
 
     def open_transport(self, endpoint: Endpoint, attempt: int) -> None: ...
 

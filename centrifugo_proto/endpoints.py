@@ -62,7 +62,7 @@ class Endpoint:
     subprotocols: tuple[str, ...] = ()
     headers: tuple[tuple[str, str], ...] = attrs.field(default=(), repr=_names_only)
     #: Open the TCP connection to this HTTP proxy and CONNECT through it (the
-    #: facade does the CONNECT; for TLS it then asks for ``StartTls``).
+    #: byte pipeline does the CONNECT; for TLS it then asks for ``StartTls``).
     proxy: ProxyAddress | None = None
 
     @property

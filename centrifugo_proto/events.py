@@ -53,7 +53,7 @@ class OpenTransport:
     attempt: int
 
     # What to dial, decided here once for every adapter: the proxy when there is
-    # one (the facade tunnels through it), else the endpoint itself.
+    # one (the byte pipeline tunnels through it), else the endpoint itself.
 
     @property
     def host(self) -> str:

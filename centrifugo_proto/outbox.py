@@ -78,7 +78,7 @@ class Outbox:
         self._timeout = timeout
         self._emit = emit
         self._bad_protocol = bad_protocol
-        #: (wire id, encoded command) for the open transport; the facade drains it.
+        #: (wire id, encoded command) for the open transport; the byte pipeline drains it.
         self.outgoing: list[tuple[WireId | None, Any]] = []
 
     # -- the session's own commands -------------------------------------------------------

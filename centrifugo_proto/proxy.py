@@ -1,9 +1,10 @@
 """The HTTP CONNECT proxy handshake, sans-I/O (h11): a tunnel to the server.
 
 When an endpoint has a proxy, the adapter opens its TCP connection to the
-proxy; the facade sends ``CONNECT host:port`` through it and waits for a 2xx
-answer before the WebSocket handshake (and, for ``wss://``, asks the adapter
-to start TLS inside the tunnel with :class:`~centrifugo_proto.events.StartTls`).
+proxy; the byte pipeline (:mod:`.pipeline`) sends ``CONNECT host:port`` through
+it and waits for a 2xx answer before the WebSocket handshake (and, for
+``wss://``, asks the adapter to start TLS inside the tunnel with
+:class:`~centrifugo_proto.events.StartTls`).
 """
 
 from __future__ import annotations

@@ -2,14 +2,15 @@
 (DESIGN "The core", layer 3).
 
 It deals only in typed protocol objects (:mod:`.commands`, :mod:`.messages`)
-and ``now``; it knows nothing of bytes, of WebSocket close codes (the facade
-hands it a :class:`~.dialect.CloseAdvice`) or of a codec's shape (commands are
-encoded by a function it is given). Its parts have a module each: the
-connection's lifecycle (:mod:`.connection`, the other half of this class),
-commands going out (:mod:`.outbox`, :mod:`.registry`), client subscriptions
-(:mod:`.subscription`), server-side subscriptions (:mod:`.server_subs`), token
-requests (:mod:`.token_flow`), the ping watch (:mod:`.liveness`); the rules that
-differ between protocol generations come from a :class:`~.dialect.Dialect`.
+and ``now``; it knows nothing of bytes, of WebSocket close codes (the byte
+pipeline, :mod:`.pipeline`, hands it a :class:`~.dialect.CloseAdvice`) or of a
+codec's shape (commands are encoded by a function it is given). Its parts have a
+module each: the connection's lifecycle (:mod:`.connection`, the other half of
+this class), commands going out (:mod:`.outbox`, :mod:`.registry`), client
+subscriptions (:mod:`.subscription`, their stream position in :mod:`.stream`),
+server-side subscriptions (:mod:`.server_subs`), token requests
+(:mod:`.token_flow`), the ping watch (:mod:`.liveness`); the rules that differ
+between protocol generations come from a :class:`~.dialect.Dialect`.
 
 Invariants kept here:
 
@@ -156,7 +157,7 @@ class Session(ConnectionLifecycle):
 
     @property
     def outgoing(self) -> list[tuple[WireId | None, Any]]:
-        """(wire id, encoded command) to send on the open transport; the facade drains it."""
+        """(wire id, encoded command) to send on the open transport; the byte pipeline drains it."""
         return self._outbox.outgoing
 
     # -- caller commands (DESIGN "Request handles") ---------------------------------------

@@ -36,6 +36,8 @@ GENERIC = [
     "client.py",
     "session.py",
     "subscription.py",
+    "stream.py",
+    "pipeline.py",
     "server_subs.py",
     "registry.py",
     "outbox.py",
