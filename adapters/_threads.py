@@ -31,6 +31,11 @@ __all__ = ["END", "Threads"]
 
 #: Ends a queue's thread.
 END: Any = object()
+#: The longest the I/O thread waits for a reader that fell behind, per turn: long
+#: enough for the reader to get the GIL and the client's lock, short enough that a
+#: reader that crawls never delays a pong (the server waits seconds, PROTOCOL.md §4)
+#: and a stopped one (``READER_IDLE``) costs a flood little.
+READER_PAUSE = 0.02
 
 
 class Threads:
@@ -43,6 +48,8 @@ class Threads:
         self.threads: list[threading.Thread] = []
         self.sockets: set[socket.socket] = set()
         self.stopping = self.closed = False
+        #: Set by a reader that was behind and took its buffer down (``_reader_caught_up``).
+        self.caught_up = threading.Event()
         self._lock = threading.Lock()
 
     def start(self, client: Client) -> None:
@@ -75,6 +82,7 @@ class Threads:
     def release(self) -> None:
         """Stop every thread; the I/O thread closes the sockets (here if it is gone)."""
         self.stopping = True
+        self.caught_up.set()
         self.callbacks.put(END)
         self.tokens.put(END)
         self.wake()
@@ -97,9 +105,14 @@ def _io_thread(ref: weakref.ref[Client], shared: Threads) -> None:
         timeout = client._io_prepare()
         del client
         ready = shared.selector.select(timeout)
-        if (client := ref()) is not None:
-            client._io_ready(ready)
+        behind = (client := ref()) is not None and client._io_ready(ready)
         del client
+        if behind:
+            # A reader fell behind: this thread, which always has more to read under
+            # a flood, would keep the GIL and the client's lock from it; a moment
+            # off both lets it take (the blocking adapter only: asyncio and trio read
+            # and deliver on one thread).
+            shared.caught_up.wait(READER_PAUSE)
     if (client := ref()) is not None:
         client._io_finish()
     del client

@@ -141,7 +141,8 @@ class Client(TlsClient, SyncClient[Subscription]):
         deadlines = [d for d in due if d is not None]
         return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
 
-    def _io_ready(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+    def _io_ready(self, ready: list[tuple[selectors.SelectorKey, int]]) -> bool:
+        """Read, write, time out; True if a reader fell behind (see _threads.py)."""
         try:
             with self._lock:
                 for key, mask in ready:
@@ -159,6 +160,15 @@ class Client(TlsClient, SyncClient[Subscription]):
                 self._drive(lambda now: self._proto.handle_timeout(now=now))
         except Exception as error:
             self._fail(error)
+            return False
+        with self._lock:
+            behind = self._readers_behind(time.monotonic())
+            if behind:
+                self._threads.caught_up.clear()
+            return behind
+
+    def _reader_caught_up(self) -> None:
+        self._threads.caught_up.set()
 
     def _io_finish(self) -> None:
         with self._lock:

@@ -3,9 +3,14 @@
 Every adapter keeps one per subscription, from the moment the subscription is
 created, so the policy lives here once:
 
-- At most ``limit`` publications are kept. Receiving never waits for the
-  application: the socket is always read, so pongs always go out and the
-  server never drops the connection for "no pong" (PEERS.md §3 item 2).
+- At most ``limit`` publications are kept. Receiving never waits for an
+  application that stopped reading: the socket is always read, so pongs always
+  go out and the server never drops the connection for "no pong" (PEERS.md §3
+  item 2). A reader that is taking but a quarter of its buffer behind gets a
+  moment: the blocking adapter's I/O thread, which under a flood always has more
+  to read and would keep the GIL and the lock from it, pauses up to 20 ms per
+  turn until it is down to an eighth (``ClientBase._readers_behind``); asyncio
+  and trio read at most 64 KiB at a time, so their reader runs between reads.
 - When the buffer is full the **oldest** publication is dropped: a reader that
   falls behind sees the newest state first, which is what real-time views want.
 - The reader is told exactly where: the next ``pop()`` returns a

@@ -58,6 +58,10 @@ __all__ = ["ClientBase", "CredentialsSource", "connect_credentials"]
 T = TypeVar("T")
 S = TypeVar("S", bound=SubscriptionBase[Any])
 
+#: How long a subscription's reader may take nothing and still count as reading
+#: (``_readers_behind``): longer than the system keeps a busy thread waiting for a
+#: core, short enough that a reader that stopped slows a flood for a moment only.
+READER_IDLE = 0.5
 #: ``get_credentials()``: 1.x connection credentials (plain, or async in the async adapters).
 CredentialsSource = Callable[[], "Credentials | Awaitable[Credentials]"]
 #: What a token source may hand back: a JWT, 1.x credentials, a ``$`` channel's sign.
@@ -182,6 +186,8 @@ class ClientBase(Routing[S]):
         self._messages = "message" in self._client_wide
         #: Sign requests of this step, for one POST to the auth endpoint.
         self._sign_batch: list[TokenRequested] = []
+        #: Subscriptions whose reader took something lately (``_readers_behind``).
+        self._watched: list[S] = []
         self._proto = ClientProtocol(
             endpoints,
             token,
@@ -254,6 +260,34 @@ class ClientBase(Routing[S]):
         check_token_source(options.get("get_token"), awaitable=self._awaits_tokens)
         sub = self._subs[channel] = self._make_subscription(channel, options)
         return sub
+
+    def _readers_behind(self, now: float) -> bool:
+        """A reader that is taking is a quarter of its buffer behind: an I/O loop on
+        a thread of its own gives it a moment (the blocking adapter, _threads.py).
+        A reader counts as taking until it took nothing for ``READER_IDLE``: one the
+        system put aside for a few milliseconds still counts, one that stopped does
+        not, and a buffer nobody reads fills and drops its oldest, never slowing the
+        connection. Only subscriptions read lately are looked at: idle ones cost
+        nothing."""
+        if not self._watched:
+            return False
+        behind, watched = False, []
+        for sub in self._watched:
+            if sub._taken != sub._taken_seen:
+                sub._taken_seen, sub._taken_at = sub._taken, now
+            elif now - sub._taken_at >= READER_IDLE:
+                sub._watched = sub._behind = False
+                continue
+            watched.append(sub)
+            waiting = len(sub._buffer)
+            sub._behind = waiting > 0 and waiting >= sub._buffer.limit // 4
+            behind = behind or sub._behind
+        self._watched = watched
+        return behind
+
+    def _reader_caught_up(self) -> None:
+        """A reader that was behind is down to an eighth of its buffer; the blocking
+        adapter's I/O thread, if it paused for it, goes on."""
 
     def get_subscription(self, channel: str) -> S | None:
         return self._subs.get(channel)

@@ -81,6 +81,12 @@ class SubscriptionBase(Callbacks, Generic[C]):
         self._last_subscribed: Subscribed | None = None
         self._ended = False
         self._readable: Wakeup | None = None
+        #: Publications a reader took; whether the client watches this subscription's
+        #: reader, the count it saw last and when it changed; whether the reader was a
+        #: quarter of the buffer behind when last asked (``ClientBase._readers_behind``).
+        self._taken = self._taken_seen = 0
+        self._watched = self._behind = False
+        self._taken_at = 0.0
         #: The last loss the buffer reported (``publications_lost``), if any.
         self.last_drop: PublicationsLost | None = None
 
@@ -148,6 +154,13 @@ class SubscriptionBase(Callbacks, Generic[C]):
                 self.client._schedule(callback, item)
             item = self._buffer.pop()  # a gap is always followed by what pushed it out
         assert not isinstance(item, PublicationsLost)  # one report per gap
+        self._taken += 1
+        if not self._watched:
+            self._watched = True
+            self.client._watched.append(self)
+        if self._behind and len(self._buffer) <= self._buffer.limit // 8:
+            self._behind = False
+            self.client._reader_caught_up()
         return item
 
     # -- waits the adapter's public methods start ----------------------------------------

@@ -45,6 +45,7 @@ from centrifugo_proto.adapters._base import (
     SubscriptionBase,
     TransportFailed,
 )
+from centrifugo_proto.adapters._base.client import READER_IDLE
 from centrifugo_proto.adapters._base.routing import Routing
 from centrifugo_proto.events import OpenTransport, StartTls
 from serverside import (
@@ -721,3 +722,38 @@ def test_pending_outcome_before_it_is_settled_is_a_bug():
 def test_client_options_are_the_cores():
     client = Client(ENDPOINT, options=ClientOptions(timeout=2.0))
     assert client._budget(None) == 2.0
+
+
+def test_a_reader_a_quarter_behind_is_reported_until_it_takes_down_to_an_eighth():
+    client, _ = connected()
+    caught_up: list[None] = []
+    client._reader_caught_up = lambda: caught_up.append(None)  # type: ignore[method-assign]
+    read = client.new_subscription("read", buffer_size=16)
+    idle = client.new_subscription("idle", buffer_size=16)
+    for sub in (read, idle):
+        sub._start_subscribe()
+    client.feed(reply(2, subscribe={}), reply(3, subscribe={}))
+    assert client._readers_behind(now=0.0) is False  # nobody took anything yet
+    for n in range(1, 9):
+        client.feed(push_pub("read", n), push_pub("idle", n))
+    # A full buffer nobody reads never counts: it drops its oldest instead.
+    assert client._readers_behind(now=0.0) is False
+    read._take()  # 7 left: a quarter of 16 or more, and a reader taking
+    assert client._watched == [read]
+    assert client._readers_behind(now=1.0) is True
+    # Put aside for a moment, it still counts; stopped for READER_IDLE, it does not.
+    assert client._readers_behind(now=1.0 + READER_IDLE / 2) is True
+    assert client._readers_behind(now=1.0 + READER_IDLE) is False
+    assert client._watched == []
+    read._take()  # watched again from its next take
+    read._take()
+    assert client._readers_behind(now=5.0) is True  # 5 left
+    read._take()
+    read._take()
+    assert caught_up == []  # 3 left: more than an eighth
+    read._take()
+    assert caught_up == [None]  # 2 left: caught up, told once
+    read._take()
+    assert caught_up == [None]
+    assert client._readers_behind(now=5.1) is False  # 1 left, under a quarter
+    assert client._watched == [read]
