@@ -265,7 +265,7 @@ fuzz: venv
 	    -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(FUZZ_WORK)/$$target- $(FUZZ_FLAGS) \
 	    > $(FUZZ_WORK)/$$target.log 2>&1 \
 	    || { tail -n 40 $(FUZZ_WORK)/$$target.log; exit 1; }; \
-	  grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' \
+	  grep -aE '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' \
 	    $(FUZZ_WORK)/$$target.log || true; \
 	done
 
