@@ -45,7 +45,9 @@ class Threads:
     def __init__(self) -> None:
         self.callbacks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.tokens: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Every thread started, the I/O thread first (``close()`` joins them).
         self.threads: list[threading.Thread] = []
+        self._dispatching = self._fetching = False
         self.sockets: set[socket.socket] = set()
         self.stopping = self.closed = False
         #: Set by a reader that was behind and took its buffer down (``_reader_caught_up``).
@@ -58,15 +60,26 @@ class Threads:
         for end in (self.wake_r, self.wake_w):
             end.setblocking(False)
         self.selector.register(self.wake_r, selectors.EVENT_READ)
-        self.ref = weakref.ref(client)
+        self.ref, self._log = weakref.ref(client), client._log
         self._start("centrifugo-io", _io_thread, self.ref, self)
-        self._start("centrifugo-callbacks", _dispatch, self.callbacks, client._log)
         if not self.tokens.empty():  # asked for before the threads ran
             self.start_tokens()
 
+    def start_callbacks(self) -> None:
+        """The dispatcher thread, on the first callback to run: a client nobody gave a
+        callback never has one (a thread costs about 16 KiB of resident memory)."""
+        with self._lock:
+            if self._dispatching or not self.threads or self.stopping:
+                return
+            self._dispatching = True
+            self._start("centrifugo-callbacks", _dispatch, self.callbacks, self._log)
+
     def start_tokens(self) -> None:
         """The token thread, on the first token request (most clients never need it)."""
-        if len(self.threads) == 2 and not self.stopping:
+        with self._lock:
+            if self._fetching or not self.threads or self.stopping:
+                return
+            self._fetching = True
             self._start("centrifugo-tokens", _fetch_tokens, self.ref, self.tokens)
 
     def _start(self, name: str, target: Callable[..., None], *args: Any) -> None:

@@ -203,7 +203,8 @@ def test_a_blocking_client_nobody_closes_is_released_by_its_finalizer(
     centrifugo: CentrifugoServer, codec: str
 ) -> None:
     """Connected, subscribed, then dropped without close(): once collected, its
-    threads end and its sockets close (its threads never held it while waiting)."""
+    threads end and its sockets close (its threads never held it while waiting).
+    The callback thread starts with the first callback to run, not before."""
     threads, fds = set(threading.enumerate()), _fds()
     channel = unique("public:dropped-")
     to_payload, to_value = PAYLOADS[codec]
@@ -212,6 +213,13 @@ def test_a_blocking_client_nobody_closes_is_released_by_its_finalizer(
     sub = client.subscribe(channel)
     client.publish(channel, to_payload("x"))
     assert to_value(sub._next(TIMEOUT).data) == "x"
+    started = set(threading.enumerate()) - threads
+    # Nothing to call back yet, so no dispatcher thread (about 16 KiB resident each).
+    assert {t.name for t in started} == {"centrifugo-io"}
+    heard = threading.Event()
+    sub.on("publication", lambda event: heard.set())
+    client.publish(channel, to_payload("y"))
+    assert heard.wait(TIMEOUT)
     started = set(threading.enumerate()) - threads
     assert {t.name for t in started} == {"centrifugo-io", "centrifugo-callbacks"}
     collected = threading.Event()

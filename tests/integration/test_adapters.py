@@ -307,8 +307,11 @@ def test_blocking_close_leaves_no_thread_and_no_socket(
     to_payload, to_value = PAYLOADS[codec]
     with client:
         sub = client.subscribe(channel)
+        heard = threading.Event()
+        sub.on("publication", lambda event: heard.set())  # so the dispatcher runs too
         client.publish(channel, to_payload("x"))
         assert to_value(sub._next(TIMEOUT).data) == "x"
+        assert heard.wait(TIMEOUT)
         during = set(threading.enumerate()) - threads
         assert {t.name for t in during} == {"centrifugo-io", "centrifugo-callbacks"}
         sockets = [fd for fd in _fds() - fds if "socket" in _link(fd)]
