@@ -142,7 +142,8 @@ class AsyncClient(ClientBase[S]):
         """Raise LocalProtocolError where the client cannot run (trio: outside ``async with``)."""
 
     def _setup(self) -> None:
-        self._queue: deque[tuple[Callback, Any]] = deque()
+        #: Callbacks to run, from the first one (a client without callbacks has none).
+        self._queue: deque[tuple[Callback, Any]] | None = None
         self._more: Wakeup | None = None
         self._dispatcher: object = None
         self._dispatched = self._new_wakeup()
@@ -270,6 +271,8 @@ class AsyncClient(ClientBase[S]):
     # -- tasks the loop runs ----------------------------------------------------------------
 
     def _schedule(self, callback: Callback, event: Any) -> None:
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append((callback, event))
         if self._more is not None:
             self._more.set()
@@ -279,8 +282,8 @@ class AsyncClient(ClientBase[S]):
         self._dispatcher = self._current_task()
         try:
             while True:
-                while self._queue:
-                    callback, event = self._queue.popleft()
+                while queue := self._queue:
+                    callback, event = queue.popleft()
                     try:
                         result = callback(event)
                         if inspect.isawaitable(result):

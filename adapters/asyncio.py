@@ -64,6 +64,40 @@ class _Stream(asyncio.BufferedProtocol):
             self.client._feed(self, lambda now: self.client._proto.receive_eof(now=now))
 
 
+class _Wakeup:
+    """What a wait waits for, set once: asyncio.Event's contract without its deque
+    of waiters, which every idle client kept two of (760 B each); a waiter's future
+    is made when it waits, each its own, so one cancelled wait leaves the others."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            for waiter in self._waiters or ():
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self) -> None:
+        if self._set:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self._waiters is None:
+            self._waiters = []
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            self._waiters.remove(waiter)
+
+
 class Subscription(AsyncSubscription["Client"]):
     """An asyncio client's subscription (``Client.subscribe``, ``Client.new_subscription``)."""
 
@@ -126,10 +160,10 @@ class Client(TlsClient, AsyncClient[Subscription]):
         self._drive(lambda now: self._proto.handle_timeout(now=now))
 
     def _new_wakeup(self) -> Wakeup:
-        return asyncio.Event()
+        return _Wakeup()
 
     async def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:
-        assert isinstance(wakeup, asyncio.Event)
+        assert isinstance(wakeup, _Wakeup)
         try:
             await asyncio.wait_for(wakeup.wait(), seconds)
         except asyncio.TimeoutError:

@@ -28,7 +28,7 @@ import re
 
 import attrs
 from wsproto import WSConnection
-from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -98,7 +98,8 @@ class WebSocketLayer:
     writes messages of the kind given once, at construction (the codec's)."""
 
     def __init__(self, endpoint: Endpoint, frame_kind: FrameKind = FrameKind.TEXT) -> None:
-        self._ws = WSConnection(ConnectionType.CLIENT)
+        #: wsproto: the handshake's connection until the 101, then the WebSocket one.
+        self._ws: WSConnection | Connection = WSConnection(ConnectionType.CLIENT)
         self._message = _MESSAGES[frame_kind]
         self._endpoint = endpoint
         self._parts: list[str | bytes] = []
@@ -164,6 +165,11 @@ class WebSocketLayer:
                     ws.receive_data(rest)
                     rest = b""
                 self._drain(out, reply)
+                if self.open and isinstance(ws, WSConnection) and ws.connection is not None:
+                    # Upgraded: keep the WebSocket connection alone. The handshake's
+                    # h11 state would stay for the connection's life (about 2 KiB of an
+                    # idle client's heap); past the 101 it never yields an event.
+                    self._ws = ws.connection
                 if rest:  # the frames after the 101
                     self._frames(rest, out, reply)
         except ProtocolError as exc:

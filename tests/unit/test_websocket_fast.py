@@ -13,6 +13,8 @@ import itertools
 
 import pytest
 from websocket_diff import ENDPOINT, HEADS, Call, accept_for, check, frame, head_length, play
+from wsproto import WSConnection
+from wsproto.connection import Connection
 from wsproto_layer import WsprotoLayer
 
 from centrifugo_proto.websocket import (
@@ -66,6 +68,18 @@ def test_frames_in_the_read_of_the_101_are_read_after_it():
     outcome = check(OPENED, text("one") + frame(0x2, b"two"), ())
     assert outcome.items[1:] == ["one", b"two"]
     assert outcome.calls[0].items[0].subprotocol is None
+
+
+def test_past_the_101_the_layer_keeps_the_websocket_connection_alone():
+    """The handshake's h11 state is let go once upgraded (it was kept for the
+    connection's life); wsproto's WebSocket connection carries on."""
+    layer = core(text("one"))
+    assert isinstance(layer._ws, Connection)
+    assert not isinstance(layer._ws, WSConnection)
+    items, reply = layer.receive_data(frame(0x9, b"hi"))  # a ping, through wsproto
+    assert items == []
+    assert reply  # its pong
+    assert layer.open
 
 
 def test_a_blank_line_cut_between_reads_still_ends_the_head():
