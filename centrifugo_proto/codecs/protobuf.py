@@ -38,25 +38,26 @@ cannot parse as a ``Reply``; a Reply with neither id nor push that is not empty
 id and no result. Unknown fields are skipped (a newer server).
 
 **Speed** (``bench/bench_codecs.py``: CPU microseconds per publication of a
-65-byte JSON document through ``ClientProtocol.receive_data``, events drained;
-Python 3.11, protobuf 7.36.2, orjson 3.13, a shared two-core machine):
+65-byte JSON document through ``ClientProtocol.receive_data``, events drained,
+best of 7; Python 3.11, protobuf 7.36.2, orjson 3.13, a shared two-core machine,
+2026-12-02):
 
 =====================================  ==============  ===============
 codec                                  1 per frame     20 per frame
 =====================================  ==============  ===============
-JSON, stdlib                           16.0            5.7
-JSON, orjson reading                   14.3            4.2
-Protobuf, upb, runtime only            14.6            4.6
-Protobuf, upb                          14.1            4.0
-Protobuf, pure Python, runtime only    28.3            17.8
-Protobuf, pure Python                  14.1            4.0
+JSON, stdlib                           6.1             4.1
+JSON, orjson reading                   4.6             2.6
+Protobuf, upb, runtime only            6.1             3.9
+Protobuf, upb                          4.7             2.7
+Protobuf, pure Python, runtime only    19.0            16.8
+Protobuf, pure Python                  4.8             2.7
 =====================================  ==============  ===============
 
-The codec's ``decode`` alone: 2.7 µs per publication (runtime only: 3.5; pure
-Python runtime only: 16.5), against 4.3 for JSON on the stdlib and 2.9 with
-orjson. Most of what is left is the WebSocket layer and the session; the
-``Publication`` object alone costs about 0.9 µs. (centrifuge-python's Protobuf
-path is three times slower than its JSON.)
+The codec's ``decode`` alone: 2.2 µs per publication (runtime only: 3.5; pure
+Python runtime only: 16.3), against 3.4 for JSON on the stdlib and 2.0 with
+orjson. The publication reader makes the runtime's speed matter only for the
+rarer replies. (centrifuge-python's Protobuf path costs more than its JSON:
+15.4 against 11.8 µs per publication in the last ``make bench`` flood.)
 
 Left out of the schema (the current server sends none of it to this client):
 see :mod:`.protobuf_schema`.
