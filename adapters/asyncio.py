@@ -22,17 +22,14 @@ from centrifugo_proto import OpenTransport, StartTls
 
 from ._api.asyncio import ApiClient, HttpClient, LegacyApiClient
 from ._async import AsyncClient, AsyncSubscription
-from ._base import SubscribeOptions, Wakeup
+from ._base import READ_SIZE, SubscribeOptions, Wakeup
 from ._tls import TlsClient
 
 __all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
 T = TypeVar("T")
-#: The most one read takes, as in trio's and the blocking adapter's reads: asyncio's
-#: own 256 KiB could hold more small publications than a subscription's default
-#: buffer of 4,096, all delivered before its reader runs once (tests/integration/
-#: test_flood.py dropped 5,306 of 100,000 in Protobuf). One buffer per thread, not
-#: per connection: a read copies out of it at once (``buffer_updated``).
-READ_SIZE = 65536
+#: One read buffer of READ_SIZE per thread, not per connection: a read copies out of
+#: it at once (``buffer_updated``). asyncio's own reads of 256 KiB held more small
+#: publications than a default buffer (test_flood.py dropped 5,306 in Protobuf).
 _reads = threading.local()
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from centrifugo_proto import OpenTransport, StartTls, TokenRequested, TransportError
 
 from ._api.blocking import ApiClient, HttpClient, LegacyApiClient
-from ._base import Callback, Dialing, SubscribeOptions
+from ._base import READ_SIZE, Callback, Dialing, SubscribeOptions
 from ._base.signs import SignBatch
 from ._conn import AGAIN, Conn, R
 from ._sync import SyncClient, SyncSubscription
@@ -257,7 +257,7 @@ class Client(TlsClient, SyncClient[Subscription]):
         proto = self._proto
         with contextlib.suppress(*AGAIN):
             while conn is self._conn:
-                data = conn.sock.recv(65536)
+                data = conn.sock.recv(READ_SIZE)
                 if not data:
                     self._drive(lambda now: proto.receive_eof(now=now))
                     return

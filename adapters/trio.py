@@ -26,7 +26,7 @@ from centrifugo_proto import LocalProtocolError, OpenTransport, StartTls
 
 from ._api.trio import ApiClient, HttpClient, LegacyApiClient
 from ._async import AsyncClient, AsyncSubscription
-from ._base import SubscribeOptions, Wakeup
+from ._base import READ_SIZE, SubscribeOptions, Wakeup
 from ._tls import TlsClient
 
 __all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
@@ -244,7 +244,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
         proto = self._proto
         try:
             while self._conn is conn:
-                data = bytes(await conn.stream.receive_some(65536))
+                data = bytes(await conn.stream.receive_some(READ_SIZE))
                 if self._conn is not conn:
                     break
                 if not data:

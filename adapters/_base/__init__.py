@@ -11,7 +11,7 @@ and covered 100 % by the unit tests like the core.
   :mod:`.tokens`: which token source answers.
 """
 
-from .buffer import DEFAULT_BUFFER_LIMIT, PublicationBuffer
+from .buffer import DEFAULT_BUFFER_LIMIT, READ_SIZE, PublicationBuffer
 from .client import ClientBase
 from .dialing import Dialing
 from .names import Callback, Callbacks, CommandReplied, TransportFailed
@@ -20,6 +20,7 @@ from .waiters import Pending, Wakeup
 
 __all__ = [
     "DEFAULT_BUFFER_LIMIT",
+    "READ_SIZE",
     "Callback",
     "Callbacks",
     "ClientBase",

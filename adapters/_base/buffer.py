@@ -30,10 +30,15 @@ from centrifugo_proto.errors import LocalProtocolError
 from centrifugo_proto.events import PublicationsLost
 from centrifugo_proto.results import Publication, StreamPosition
 
-__all__ = ["DEFAULT_BUFFER_LIMIT", "PublicationBuffer"]
+__all__ = ["DEFAULT_BUFFER_LIMIT", "READ_SIZE", "PublicationBuffer"]
 
 #: Publications kept per subscription for a reader that does not keep up.
 DEFAULT_BUFFER_LIMIT = 4096
+#: The most bytes an adapter reads from the socket at a time: every publication of a
+#: read is delivered before a reader runs, so a read must hold fewer of the smallest
+#: (about 35 bytes in Protobuf) than a default buffer (asyncio's own 256 KiB did not:
+#: tests/integration/test_flood.py).
+READ_SIZE = 65536
 
 
 class PublicationBuffer:
