@@ -121,6 +121,50 @@ def test_the_default_reads_what_the_standard_library_reads(value):
     assert data_of(DEFAULT, text) == data_of(STDLIB, text)
 
 
+def _outcome(loads: Any, text: str) -> tuple[str, Any]:
+    try:
+        value = loads(text)
+    except Exception as exc:  # the class and the message must be the same
+        return ("raised", (type(exc), str(exc)))
+    return ("read", json.dumps(value, sort_keys=True, allow_nan=True))
+
+
+#: Texts around JSON values: whitespace either side, trailing garbage, a BOM, cuts.
+NEAR_JSON = st.one_of(
+    st.builds(
+        lambda value, left, right: left + json.dumps(value) + right,
+        VALUES,
+        st.sampled_from(["", " ", "\t", "\n ", "\ufeff", "x"]),
+        st.sampled_from(["", " ", "\r\n", "x", ",", "}", "]", " 1"]),
+    ),
+    st.builds(lambda value, cut: json.dumps(value)[:cut], VALUES, st.integers(0, 40)),
+    st.text(alphabet='{}[]",:0123456789.eE+-tfnulrsaNIy \\\t', max_size=30),
+)
+
+
+@given(NEAR_JSON)
+def test_the_stdlib_fast_path_reads_and_refuses_as_json_loads_does(text):
+    """The codec's standard-library ``loads`` runs the scanner itself and skips
+    ``json.loads``'s whitespace handling on a compact line: the same value or the
+    same error as ``json.loads`` on any text."""
+    assert _outcome(json_codec._stdlib_loads, text) == _outcome(json.loads, text)
+
+
+def test_the_stdlib_fast_path_takes_the_scanner_result_on_a_compact_line(monkeypatch):
+    """A compact line never reaches ``json.loads`` (what makes it faster); any other
+    does, and only then."""
+    calls: list[str] = []
+    real = json.loads
+    monkeypatch.setattr(json_codec.json, "loads", lambda text: calls.append(text) or real(text))
+    assert json_codec._stdlib_loads('{"a":[1,"b"]}') == {"a": [1, "b"]}
+    assert calls == []
+    assert json_codec._stdlib_loads(' {"a":1}') == {"a": 1}  # no value at 0
+    assert json_codec._stdlib_loads('{"a":1} ') == {"a": 1}  # more after the value
+    with pytest.raises(json.JSONDecodeError, match="Expecting value"):
+        json_codec._stdlib_loads("")
+    assert calls == [' {"a":1}', '{"a":1} ', ""]
+
+
 # -- writing: the guarantees, whatever library ----------------------------------------------
 
 
