@@ -229,6 +229,23 @@ class PublicationReceived:
     server_side: bool = False
 
 
+_new = object.__new__
+_set_publication, _set_server_side = (
+    PublicationReceived.__dict__[field.name].__set__ for field in attrs.fields(PublicationReceived)
+)
+
+
+def received(publication: Publication) -> PublicationReceived:
+    """``PublicationReceived(publication=publication)``, for the hot path: one per
+    publication delivered, built through the slots' setters as
+    :func:`~centrifugo_proto.results.plain_publication` is, at half the cost of
+    attrs' frozen ``__init__`` (DESIGN "The hot path")."""
+    event: PublicationReceived = _new(PublicationReceived)
+    _set_publication(event, publication)
+    _set_server_side(event, False)
+    return event
+
+
 @attrs.frozen(kw_only=True)
 class PublicationsLost:
     """Publications of ``channel`` after ``since`` will never be delivered: the

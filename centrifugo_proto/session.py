@@ -43,7 +43,7 @@ from .events import (
     LeaveReceived,
     MessageReceived,
     PingReceived,
-    PublicationReceived,
+    received,
 )
 from .liveness import PingWatch
 from .messages import (
@@ -212,9 +212,9 @@ class Session(ConnectionLifecycle):
                     sub = subs.get(aliases.get(message.channel, ""))
                 if sub is not None and sub.state is _SUBSCRIBED:
                     if not sub.track_offsets:
-                        emit(PublicationReceived(publication=message))
+                        emit(received(message))
                     elif (delivered := sub.publication(message, now)) is not None:
-                        emit(PublicationReceived(publication=delivered))
+                        emit(received(delivered))
                     continue  # a client subscription never ends the connection
                 if sub is not None and sub.hold(message):
                     continue  # before its subscribe reply (a 1.x server, legacy.py)

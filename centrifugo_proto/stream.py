@@ -35,10 +35,10 @@ from .delta import DeltaDecoder, DeltaStats
 from .errors import DecodeError
 from .events import (
     ErrorOccurred,
-    PublicationReceived,
     PublicationsLost,
     Subscribed,
     Subscribing,
+    received,
 )
 from .options import SubscriptionOptions
 from .results import Publication, StreamPosition, SubscribeResult
@@ -144,7 +144,7 @@ class SubscriptionStream:
             )
         )
         for pub in recovered:
-            emit(PublicationReceived(publication=pub))
+            emit(received(pub))
         if broken is not None:
             self._delta_failed(broken, now)
         elif reset:

@@ -436,22 +436,23 @@ def _push(raw: Any) -> Incoming:
     return Push(channel, Ignored("unknown"))
 
 
-#: The keys of the common publication push and of its ``pub`` (the hot path below).
-_PUSH_KEYS: Final = frozenset({"channel", "pub"})
-_PUB_KEYS: Final = frozenset({"data", "offset"})
-
-
 def _reply(obj: dict[str, Any]) -> Incoming:
     push = obj.get("push")
     if push is not None:
         # The hot path (DESIGN "The hot path"): a publication with data and an
         # offset and nothing else is most of what a subscriber reads. The checks
         # are the same as ``_publication``'s, fewer of them because fewer fields.
-        if type(push) is dict and push.keys() == _PUSH_KEYS:
-            pub, channel = push["pub"], push["channel"]
-            if type(pub) is dict and type(channel) is str and pub.keys() <= _PUB_KEYS:
+        # Key counts and membership instead of comparing key views with sets: a
+        # third of the cost of these checks (bench/core.py's batched stream).
+        if type(push) is dict and len(push) == 2:
+            pub, channel = push.get("pub"), push.get("channel")
+            if type(pub) is dict and type(channel) is str:
                 offset = pub.get("offset", 0)
-                if type(offset) is int and offset >= 0:
+                if (
+                    type(offset) is int
+                    and offset >= 0
+                    and len(pub) == ("data" in pub) + ("offset" in pub)
+                ):
                     return plain_publication(channel, pub.get("data"), offset)
         return _push(push)
     reply_id = obj.get("id", 0)

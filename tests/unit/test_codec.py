@@ -562,3 +562,16 @@ def test_the_hot_path_builds_the_same_publication_as_the_general_path():
     line = {"push": {"channel": "chat", "pub": {"data": {"n": 1}, "offset": 7}}}
     assert decode_one(line) == slow
     assert codec._push(line["push"]) == slow
+
+
+def test_the_hot_path_builds_the_same_event_as_attrs():
+    """``received`` fills the event's slots itself, as ``plain_publication`` does."""
+    from centrifugo_proto.events import PublicationReceived, received
+
+    pub = Publication(channel="chat", data=1)
+    fast, slow = received(pub), PublicationReceived(publication=pub)
+    assert fast == slow
+    assert hash(fast) == hash(slow)
+    assert repr(fast) == repr(slow)
+    assert fast.publication is pub
+    assert fast.server_side is False
