@@ -88,6 +88,11 @@ class AsyncSubscription(SubscriptionBase[C]):
         return self
 
     async def __anext__(self) -> Publication:
+        if self._ready():  # a publication (or the end) waits: no second coroutine
+            pub = self._take()
+            if pub is None:
+                raise StopAsyncIteration
+            return pub
         return await self._next()
 
     async def _next(self, timeout: float | None = None) -> Publication:

@@ -85,15 +85,15 @@ class Routing(Callbacks, Generic[S]):
 
     def _route(self, event: Event) -> None:
         kind = type(event)
-        if kind is PublicationReceived:  # the hot path first
-            assert isinstance(event, PublicationReceived)
-            sub = None if event.server_side else self._subs.get(event.publication.channel)
+        if type(event) is PublicationReceived:  # the hot path first (narrows for mypy)
+            pub = event.publication
+            sub = None if event.server_side else self._subs.get(pub.channel)
             if sub is not None:
-                sub._deliver(event.publication)
+                sub._deliver(pub)
             for callback in (sub or self)._callbacks.get("publication", ()):
                 self._schedule(callback, event)
             if self._messages:  # 1.x: the seed's ``message`` (names.CLIENT_WIDE)
-                self._seed_message(sub, event.publication)
+                self._seed_message(sub, pub)
             return
         if isinstance(event, CommandSucceeded | CommandFailed):
             self._command_done(event)

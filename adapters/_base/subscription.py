@@ -109,7 +109,10 @@ class SubscriptionBase(Callbacks, Generic[C]):
     def _deliver(self, pub: Publication) -> None:
         """Buffer ``pub``; the oldest goes when full. Wakes a waiting reader."""
         self._buffer.push(pub)
-        self._wake()
+        readable = self._readable  # _wake() inline: this runs once per publication
+        if readable is not None:
+            self._readable = None
+            readable.set()
 
     def _end(self) -> None:
         """The client closed: iteration ends once the buffer is drained."""
@@ -153,7 +156,7 @@ class SubscriptionBase(Callbacks, Generic[C]):
             for callback in self._callbacks.get("publications_lost", ()):
                 self.client._schedule(callback, item)
             item = self._buffer.pop()  # a gap is always followed by what pushed it out
-        assert not isinstance(item, PublicationsLost)  # one report per gap
+            assert not isinstance(item, PublicationsLost)  # one report per gap
         self._taken += 1
         if not self._watched:
             self._watched = True
