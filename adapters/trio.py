@@ -108,9 +108,11 @@ class Client(TlsClient, AsyncClient[Subscription]):
             self._conn.wake.set()
 
     def _rearm(self, deadline: float | None) -> None:
-        self._deadline = math.inf if deadline is None else deadline
-        if self._timer is not None:
-            self._timer.deadline = self._deadline
+        deadline = math.inf if deadline is None else deadline
+        if deadline != self._deadline:  # most calls: unchanged (the core's lazy ping watch)
+            self._deadline = deadline
+            if self._timer is not None:
+                self._timer.deadline = deadline
 
     def _new_wakeup(self) -> Wakeup:
         return trio.Event()

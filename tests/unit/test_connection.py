@@ -201,8 +201,12 @@ def test_no_ping_deadline_then_reconnect_after_the_backoff():
     opts = options(max_server_ping_delay=10.0, min_reconnect_delay=1.0, max_reconnect_delay=8.0)
     client, server = connected_pair(now=100.0, options=opts, result={"ping": 25})
     assert client.next_deadline() == 100.0 + 25 + 10
-    # Any frame proves the server alive and moves the deadline.
+    # Any frame proves the server alive; the deadline moves when it comes due, so a
+    # stream of frames does not re-arm the adapter's timer on each (liveness.py).
     server.feed(ping(), now=110.0)
+    assert client.next_deadline() == 100.0 + 35
+    client.handle_timeout(now=135.0)  # due, but heard from at 110: look again at 145
+    assert server.events() == []
     assert client.next_deadline() == 110.0 + 35
     client.handle_timeout(now=144.0)  # early: nothing happens
     assert server.events() == []
@@ -243,7 +247,32 @@ def test_a_ping_timer_fired_more_than_a_second_late_is_pushed_back_once():
     # The ping sitting in the socket is read in time: the connection lives on.
     server.feed(ping(), now=40.5)
     assert client.state is ClientState.CONNECTED
+    assert client.next_deadline() == 41.0  # moved when due (liveness.py)
+    client.handle_timeout(now=41.0)
+    assert client.state is ClientState.CONNECTED
+    assert server.events() == []
     assert client.next_deadline() == 40.5 + 35
+
+
+def test_a_stream_of_frames_leaves_the_deadline_where_it_was():
+    """Issue 12: the timer re-armed only when the deadline moves earlier. Frames
+    only note the time; the deadline moves once, when it comes due."""
+    client, server = connected_pair(options=options(), result={"ping": 25})
+    for i in range(1, 40):
+        server.feed(ping(), now=float(i))
+        assert client.next_deadline() == 35.0
+    client.handle_timeout(now=35.0)
+    assert client.state is ClientState.CONNECTED
+    assert client.next_deadline() == 39.0 + 35
+
+
+def test_lateness_counts_from_the_real_deadline_not_the_lazy_one():
+    """Heard from at 30 (due at 65), the timer set for 35 fires at 65.5: half a
+    second late, not 30 s, so no grace: the server is gone."""
+    client, server = connected_pair(options=options(), result={"ping": 25})
+    server.feed(ping(), now=30.0)
+    client.handle_timeout(now=65.5)
+    assert only(server.events(), Connecting)[0].code == ConnectingCode.NO_PING
 
 
 def test_the_grace_is_given_only_once():

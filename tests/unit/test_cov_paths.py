@@ -425,7 +425,9 @@ def test_connection_refresh_results_that_do_not_expire_or_are_of_the_wrong_kind(
     assert server.feed(reply(2, refresh={}), now=10.5) == [
         TokenRefreshed(channel=None, expires=False, ttl=0)
     ]
-    assert client.next_deadline() == 45.5  # only the ping deadline (25 + 10) is left
+    assert client.next_deadline() == 35.0  # only the ping deadline (25 + 10) is left
+    client.handle_timeout(now=35.0)  # heard from at 10.5: it moves on
+    assert client.next_deadline() == 45.5
     client.handle_timeout(now=45.5)  # no ping came: reconnect (checks nothing refreshes)
     server.events()
     client.handle_timeout(now=client.next_deadline())

@@ -264,6 +264,8 @@ def test_subscription_token_refresh_and_retry_window() -> None:
     (command,) = server.commands()
     assert command["sub_refresh"] == {"channel": "private:a", "token": "s1"}
     server.feed(error(command["id"], 100, "internal", temporary=True), now=30.5)
+    client.handle_timeout(now=35.0)  # the ping deadline first: heard from, it moves on
+    assert server.events() == []
     assert client.next_deadline() == 45.5  # 10 + 0.5 * (20 - 10)
 
 
@@ -277,6 +279,9 @@ def test_no_ping_within_interval_plus_max_delay_reconnects() -> None:
     assert client.next_deadline() == 3.0
     server.feed(ping(), now=2.0)
     assert [c for c in server.commands()] == [{}]  # the pong
+    assert client.next_deadline() == 3.0  # a frame moves it only when it comes due
+    client.handle_timeout(now=3.0)
+    assert client.state is ClientState.CONNECTED
     assert client.next_deadline() == 5.0
     client.handle_timeout(now=5.0)
     events = server.events()
