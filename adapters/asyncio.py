@@ -161,6 +161,9 @@ class Client(TlsClient, AsyncClient[Subscription]):
 
     async def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:
         assert isinstance(wakeup, _Wakeup)
+        if seconds is None:  # a reader's wait: no wait_for coroutine around it
+            await wakeup.wait()
+            return True
         try:
             await asyncio.wait_for(wakeup.wait(), seconds)
         except asyncio.TimeoutError:
