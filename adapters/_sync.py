@@ -2,12 +2,13 @@
 
 Every call blocks until done, at most its ``timeout=`` (None: the client's
 ``options.timeout``; 0: no time at all), and raises ``CommandTimeout`` when it
-runs out. The waits are ``threading.Event`` waits; iteration holds the
+runs out. The waits are :class:`ThreadWakeup` waits; iteration holds the
 client's lock while it takes from the buffer the I/O thread fills.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -34,10 +35,54 @@ from ._jitter import SharedJitter
 if TYPE_CHECKING:
     from typing_extensions import Self, Unpack
 
-__all__ = ["SyncClient", "SyncSubscription"]
+__all__ = ["SyncClient", "SyncSubscription", "ThreadWakeup"]
 
 T = TypeVar("T")
 C = TypeVar("C", bound="SyncClient[Any]")
+
+
+class ThreadWakeup:
+    """``threading.Event``'s contract for one wait, set once, on a bare lock.
+
+    The lock is made held and released by ``set()``; a waiter acquires it and
+    hands it straight back, so every waiter, then and later, goes through. An
+    Event is a Condition: Python code that makes a lock per wait and walks a
+    deque of waiters on every set, and under a paced stream (one publication per
+    wake-up) that was a good part of the blocking reader's cost per publication.
+    """
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if self._set:
+            return
+        self._set = True
+        # Two set() calls racing may both get here: the second finds the lock free.
+        with contextlib.suppress(RuntimeError):
+            self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """True once set; False if ``timeout`` seconds passed first (None: no limit)."""
+        if self._set:
+            return True
+        if timeout is None:
+            acquired = self._lock.acquire()
+        else:  # acquire refuses negative and over-long timeouts
+            acquired = self._lock.acquire(True, min(max(timeout, 0.0), threading.TIMEOUT_MAX))
+        if acquired:  # hand it back for the next waiter (a racing set() may have)
+            with contextlib.suppress(RuntimeError):
+                self._lock.release()
+        return self._set
+
+
 S = TypeVar("S", bound="SyncSubscription[Any]")
 
 
@@ -116,10 +161,10 @@ class SyncClient(ClientBase[S]):
         raise NotImplementedError
 
     def _new_wakeup(self) -> Wakeup:
-        return threading.Event()
+        return ThreadWakeup()
 
     def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:
-        assert isinstance(wakeup, threading.Event)
+        assert isinstance(wakeup, ThreadWakeup)
         return wakeup.wait(seconds)
 
     def __enter__(self) -> Self:

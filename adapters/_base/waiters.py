@@ -1,5 +1,5 @@
 """What a caller waits on: one outcome, settled by the routing, and a wake-up the
-adapter waits for (an ``asyncio.Event``, a ``trio.Event``, a ``threading.Event``).
+adapter waits for (an asyncio wake-up, a ``trio.Event``, a lock-based thread wake-up).
 
 The routing settles a :class:`Pending` when the core's event arrives; the
 adapter's waiting method waits for its ``wakeup`` with its own timeout
