@@ -126,25 +126,21 @@ def _stdlib_loads(text: str) -> Any:
 
 
 def find_orjson() -> Loads | None:
-    """orjson's ``loads`` when it is installed (the ``fast`` extra), falling back to
-    the standard library on what orjson refuses, so both accept the same texts."""
+    """orjson's ``loads`` when it is installed (the ``fast`` extra), else None."""
     try:
         import orjson
     except ImportError:
         return None
-    fast = orjson.loads
-
-    def loads(text: str) -> Any:
-        try:
-            return fast(text)
-        except ValueError:  # orjson.JSONDecodeError
-            return _stdlib_loads(text)
-
+    loads: Loads = orjson.loads
     return loads
 
 
-#: What a :class:`JsonCodec` reads with when the caller plugs in nothing.
+#: What a :class:`JsonCodec` reads with when the caller plugs in nothing, and what
+#: reads a line again when that refused it: with orjson, the standard library, so
+#: both accept the same texts. orjson is called directly, not through a wrapper
+#: that catches its refusal (a Python call per line, 1-2 % of a flood's CPU).
 _default_loads: Final[Loads] = find_orjson() or _stdlib_loads
+_default_retry: Final[Loads | None] = None if _default_loads is _stdlib_loads else _stdlib_loads
 
 
 class JsonCodec:
@@ -165,6 +161,7 @@ class JsonCodec:
         if dumps is not None and not callable(dumps):
             raise LocalProtocolError(f"dumps must be callable, got {type(dumps).__name__}")
         self._loads: Loads = _default_loads if loads is None else loads
+        self._retry: Loads | None = _default_retry if loads is None else None
         self._text: Callable[[Any], str] = (
             _json if dumps is None else lambda value: _plugged_json(dumps, value)
         )
@@ -184,7 +181,7 @@ class JsonCodec:
         )
 
     def decode(self, message: str | bytes) -> list[Incoming]:
-        return decode_replies(message, self._loads)
+        return decode_replies(message, self._loads, self._retry)
 
     def check_payload(self, value: Any) -> None:
         self._text(value)
@@ -201,7 +198,11 @@ class JsonCodec:
 
     def payload_value(self, data: bytes) -> Any:
         try:
-            return self._loads(data.decode("utf-8"))
+            text = data.decode("utf-8")
+            try:
+                return self._loads(text)
+            except Exception as refused:
+                return _read_again(text, self._retry, refused)
         except RecursionError:
             raise DecodeError("a payload rebuilt from deltas is nested too deeply") from None
         # UnicodeDecodeError, and whatever the plugged loads raises on bad JSON.
@@ -471,8 +472,11 @@ def _reply(obj: dict[str, Any]) -> Incoming:
     raise DecodeError(f"reply {reply_id} has no result: {obj!r}")
 
 
-def decode_replies(message: str | bytes, loads: Loads = _default_loads) -> list[Incoming]:
-    """Decode one WebSocket message: newline-separated Replies, empty lines skipped."""
+def decode_replies(
+    message: str | bytes, loads: Loads = _default_loads, retry: Loads | None = _default_retry
+) -> list[Incoming]:
+    """Decode one WebSocket message: newline-separated Replies, empty lines skipped.
+    A line ``loads`` refuses is read by ``retry`` when there is one."""
     if not isinstance(message, str):  # the WebSocket layer delivers text frames only
         raise DecodeError("binary frame in JSON mode")
     out: list[Incoming] = []
@@ -480,7 +484,10 @@ def decode_replies(message: str | bytes, loads: Loads = _default_loads) -> list[
         if not line or line.isspace():
             continue
         try:
-            obj = loads(line)
+            try:
+                obj = loads(line)
+            except Exception as refused:
+                obj = _read_again(line, retry, refused)
         except RecursionError:
             raise DecodeError("JSON nested too deeply") from None
         # JSONDecodeError (a ValueError) from the stdlib and orjson; anything from
@@ -491,3 +498,11 @@ def decode_replies(message: str | bytes, loads: Loads = _default_loads) -> list[
             raise DecodeError(f"reply must be a JSON object, got {obj!r}")
         out.append(_reply(obj))
     return out
+
+
+def _read_again(text: str, retry: Loads | None, refused: Exception) -> Any:
+    """``retry(text)`` for a text the first reader refused; without one (or too deep
+    for any reader), what refused it is raised again."""
+    if retry is None or isinstance(refused, RecursionError):
+        raise refused
+    return retry(text)

@@ -287,6 +287,19 @@ def test_a_delta_payload_is_read_by_the_plugged_loads():
         JsonCodec(loads=loads).payload_value(b"\xff")  # not UTF-8
 
 
+def test_a_delta_payload_orjson_refuses_is_read_by_the_standard_library():
+    """The default codec pairs orjson with the standard library for what orjson
+    refuses, in a rebuilt delta payload as in a line; a plugged orjson alone refuses."""
+    assert math.isnan(DEFAULT.payload_value(b"NaN"))
+    assert DEFAULT.payload_value(b'"\\ud800"') == "\ud800"
+    with pytest.raises(DecodeError, match="not JSON"):
+        ORJSON.payload_value(b"NaN")
+    with pytest.raises(DecodeError, match="nested too deeply|not JSON"):
+        DEFAULT.payload_value(b"[" * 5000 + b"]" * 5000)
+    with pytest.raises(DecodeError, match="not JSON"):
+        DEFAULT.payload_value(b"{")  # refused by both
+
+
 def test_decode_replies_reads_with_the_default_unless_told():
     assert decode_replies(pub_line("1")) == decode_replies(pub_line("1"), json.loads)
 
