@@ -481,12 +481,14 @@ def decode_replies(
         raise DecodeError("binary frame in JSON mode")
     out: list[Incoming] = []
     for line in message.split("\n"):
-        if not line or line.isspace():
+        if not line:
             continue
         try:
             try:
                 obj = loads(line)
             except Exception as refused:
+                if line.isspace():  # checked only here: a reader refuses it anyway
+                    continue
                 obj = _read_again(line, retry, refused)
         except RecursionError:
             raise DecodeError("JSON nested too deeply") from None

@@ -300,6 +300,16 @@ def test_a_delta_payload_orjson_refuses_is_read_by_the_standard_library():
         DEFAULT.payload_value(b"{")  # refused by both
 
 
+@pytest.mark.parametrize("codec", [DEFAULT, STDLIB, ORJSON], ids=["default", "stdlib", "orjson"])
+def test_blank_lines_are_skipped_whatever_library_reads(codec):
+    """Empty and whitespace-only lines are no Reply (PROTOCOL.md §1.1); the
+    whitespace check runs only once a reader refused the line."""
+    message = "\n \t\n" + pub_line("1") + "\n\n\r\n  \n" + pub_line("2") + "\n"
+    assert [p.data for p in codec.decode(message)] == [1, 2]
+    with pytest.raises(DecodeError, match="not JSON"):
+        codec.decode(" x ")
+
+
 def test_decode_replies_reads_with_the_default_unless_told():
     assert decode_replies(pub_line("1")) == decode_replies(pub_line("1"), json.loads)
 
