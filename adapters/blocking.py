@@ -32,6 +32,7 @@ from centrifugo_proto import OpenTransport, StartTls, TokenRequested, TransportE
 from ._api.blocking import ApiClient, HttpClient, LegacyApiClient
 from ._base import READ_SIZE, Callback, Dialing, SubscribeOptions
 from ._base.signs import SignBatch
+from ._base.waiters import Wakeup
 from ._conn import AGAIN, Conn, R
 from ._sync import SyncClient, SyncSubscription
 from ._threads import Threads
@@ -146,6 +147,18 @@ class Client(TlsClient, SyncClient[Subscription]):
 
     def _io_ready(self, ready: list[tuple[selectors.SelectorKey, int]]) -> bool:
         """Read, write, time out; True if a reader fell behind (see _threads.py)."""
+        try:
+            return self._io_turn(ready)
+        finally:
+            self._threads.wake_readers()
+
+    def _wake_reader(self, wakeup: Wakeup) -> None:
+        if threading.current_thread() is self._threads.io_thread:
+            self._threads.readers_to_wake.append(wakeup)  # once the turn let the lock go
+        else:
+            wakeup.set()
+
+    def _io_turn(self, ready: list[tuple[selectors.SelectorKey, int]]) -> bool:
         try:
             with self._lock:
                 for key, mask in ready:

@@ -289,6 +289,11 @@ class ClientBase(Routing[S]):
         """A reader that was behind is down to an eighth of its buffer; the blocking
         adapter's I/O thread, if it paused for it, goes on."""
 
+    def _wake_reader(self, wakeup: Wakeup) -> None:
+        """A publication for a waiting reader: wake it (the blocking adapter's I/O
+        thread waits until its turn let the client's lock go)."""
+        wakeup.set()
+
     def get_subscription(self, channel: str) -> S | None:
         return self._subs.get(channel)
 

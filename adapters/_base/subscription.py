@@ -112,7 +112,7 @@ class SubscriptionBase(Callbacks, Generic[C]):
         readable = self._readable  # _wake() inline: this runs once per publication
         if readable is not None:
             self._readable = None
-            readable.set()
+            self.client._wake_reader(readable)
 
     def _end(self) -> None:
         """The client closed: iteration ends once the buffer is drained."""
