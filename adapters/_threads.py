@@ -98,9 +98,10 @@ class Threads:
         return self.threads[0] if self.threads else None
 
     def wake_readers(self) -> None:
-        readers, self.readers_to_wake = self.readers_to_wake, []
-        for wakeup in readers:
-            wakeup.set()
+        if self.readers_to_wake:
+            readers, self.readers_to_wake = self.readers_to_wake, []
+            for wakeup in readers:
+                wakeup.set()
 
     def wake(self) -> None:
         if self.threads and threading.current_thread() is not self.threads[0]:
@@ -132,6 +133,7 @@ def _io_thread(ref: weakref.ref[Client], shared: Threads) -> None:
     while (client := ref()) is not None and not shared.stopping:
         timeout = client._io_prepare()
         del client
+        shared.wake_readers()  # before the wait: what the preparing delivered, if anything
         ready = shared.selector.select(timeout)
         behind = (client := ref()) is not None and client._io_ready(ready)
         del client
