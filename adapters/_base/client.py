@@ -28,7 +28,7 @@ from centrifugo_proto.client import ClientProtocol
 from centrifugo_proto.codecs import Codec
 from centrifugo_proto.dialect import Dialect, resolve_dialect
 from centrifugo_proto.errors import CommandTimeout, LocalProtocolError, Unauthorized
-from centrifugo_proto.events import PublicationReceived, TokenRequested
+from centrifugo_proto.events import TokenRequested
 from centrifugo_proto.http_url import parse_http_url
 from centrifugo_proto.legacy import ChannelSign, Credentials
 from centrifugo_proto.options import ClientOptions
@@ -326,19 +326,15 @@ class ClientBase(Routing[S]):
         The timer is re-armed whatever happened, so a failure never leaves it unarmed."""
         proto = self._proto
         try:
+            # The bytes go before the events are routed: a close frame before the
+            # CloseTransport after it. Routing calls the core only through _call,
+            # whose own pump writes what that call made before the events after it,
+            # so one flush here keeps the order (no data_to_send per publication).
             data = proto.data_to_send()
             if data:
                 self._write(data)
             while (event := proto.next_event()) is not None:
                 self._route(event)
-                # Routing a publication never calls the core, so nothing new can be
-                # waiting to go out; after any other event (a token given at once, a
-                # transport opened) the bytes go before the next event is routed,
-                # as a close frame must go before the CloseTransport after it.
-                if type(event) is not PublicationReceived:
-                    data = proto.data_to_send()
-                    if data:
-                        self._write(data)
             if self._sign_batch:  # every sign this step asked for, in one request
                 requests, self._sign_batch = self._sign_batch, []
                 assert self._auth_endpoint is not None

@@ -757,3 +757,36 @@ def test_a_reader_a_quarter_behind_is_reported_until_it_takes_down_to_an_eighth(
     assert caught_up == [None]
     assert client._readers_behind(now=5.1) is False  # 1 left, under a quarter
     assert client._watched == [read]
+
+
+def test_the_end_wakes_a_waiting_reader_and_only_one_that_waits():
+    client, _ = connected()
+    sub = client.new_subscription("chat")
+    sub._end()  # nobody waits: nothing to wake
+    assert sub._readable is None
+    assert sub._ready()
+    other = client.new_subscription("news")
+    waiting = other._arm_reader()
+    other._end()
+    assert waiting.sets == 1  # type: ignore[attr-defined]
+    assert other._take() is None  # the end, once the buffer is drained
+
+
+def test_the_adapters_call_the_core_only_through_call_outside_its_reads():
+    """The pump writes once, before routing the events, and stays in order because
+    routing reaches the core only through ``_call`` (whose own pump writes first).
+    A core call that may make output outside ``_call`` would break that: the
+    adapters' only direct calls are reads."""
+    import re
+    from pathlib import Path
+
+    import centrifugo_proto.adapters as adapters
+
+    reads = {"subscription_options", "subscription_state", "delta_stats"}
+    found: set[str] = set()
+    for path in Path(adapters.__file__).parent.rglob("*.py"):
+        for line in path.read_text().splitlines():
+            for call in re.findall(r"_proto\.(\w+)\(", line):
+                if "lambda now" not in line:
+                    found.add(call)
+    assert found <= reads, f"direct core calls that may make output: {sorted(found - reads)}"
