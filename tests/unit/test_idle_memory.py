@@ -1,0 +1,22 @@
+"""What an idle connection keeps (issue 12, the memory target): containers that a
+client in a fan-out rarely or never fills are made when first needed."""
+
+from __future__ import annotations
+
+from serverside import FakeServer, connect_reply, make_client
+
+
+def test_the_queue_of_commands_waiting_for_the_connection_is_made_with_the_first():
+    client = make_client()
+    server = FakeServer(client)
+    registry = client._session._outbox.registry
+    client.connect(now=0.0)
+    assert registry.queued is None  # a deque's 64-slot block, not made for nothing
+    client.publish("chat:a", {"n": 1}, now=0.1)
+    assert registry.queued is not None
+    assert len(registry.queued) == 1
+    server.open(now=0.2)
+    server.feed(connect_reply(client="c-1"), now=0.3)
+    assert not registry.queued  # sent once connected
+    sent = [command for message in server.messages() for command in message]
+    assert sent[-1]["publish"] == {"channel": "chat:a", "data": {"n": 1}}
