@@ -23,7 +23,6 @@ Invariants kept here:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -84,7 +83,7 @@ class Session(ConnectionLifecycle):
         *,
         endpoints: Sequence[Endpoint],
         transport: TransportControl,
-        events: deque[Event],
+        events: list[Event],
         options: ClientOptions,
         rng: RandomSource,
         dialect: Dialect,

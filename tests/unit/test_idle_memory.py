@@ -3,6 +3,8 @@ client in a fan-out rarely or never fills are made when first needed."""
 
 from __future__ import annotations
 
+import sys
+
 from serverside import FakeServer, connect_reply, make_client
 
 
@@ -20,3 +22,17 @@ def test_the_queue_of_commands_waiting_for_the_connection_is_made_with_the_first
     assert not registry.queued  # sent once connected
     sent = [command for message in server.messages() for command in message]
     assert sent[-1]["publish"] == {"channel": "chat:a", "data": {"n": 1}}
+
+
+def test_events_come_out_oldest_first_and_an_empty_queue_keeps_no_storage():
+    client = make_client()
+    events = client._events  # where the session and the pipeline append
+    events += ["a", "b", "c"]
+    assert client.next_event() == "a"
+    events.append("d")  # while older ones are still to be taken
+    assert [client.next_event() for _ in range(3)] == ["b", "c", "d"]
+    events.append("e")  # one alone
+    assert client.next_event() == "e"
+    assert client.next_event() is None
+    # Drained, both lists are back to no slots at all (a deque kept a 64-slot block).
+    assert sys.getsizeof(client._events) == sys.getsizeof(client._taken) == sys.getsizeof([])
