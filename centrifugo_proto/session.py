@@ -78,6 +78,8 @@ _READING: Final = frozenset(p for p in Phase if p.reads_messages)
 class Session(ConnectionLifecycle):
     """The client's protocol state, transport-agnostic."""
 
+    __slots__ = ("codec",)  # the rest are ConnectionLifecycle's
+
     def __init__(
         self,
         *,

@@ -36,3 +36,11 @@ def test_events_come_out_oldest_first_and_an_empty_queue_keeps_no_storage():
     assert client.next_event() is None
     # Drained, both lists are back to no slots at all (a deque kept a 64-slot block).
     assert sys.getsizeof(client._events) == sys.getsizeof(client._taken) == sys.getsizeof([])
+
+
+def test_the_session_keeps_its_state_in_slots():
+    """Past 30 attributes an instance's __dict__ shares no keys: 1.5 KiB per client."""
+    session = make_client()._session
+    assert not hasattr(session, "__dict__")
+    session.heard = 1.0  # every attribute has its slot
+    assert session.heard == 1.0
