@@ -110,6 +110,8 @@ class AsyncClient(ClientBase[S]):
     #: The adapter's HTTP client, for the 1.x auth endpoint.
     _http_class: type[AsyncHttpClient]
 
+    __slots__ = ("_closing", "_dispatched", "_dispatcher", "_http", "_more", "_queue")
+
     # -- hooks of the loop --------------------------------------------------------------
 
     async def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:

@@ -4,6 +4,7 @@ client in a fan-out rarely or never fills are made when first needed."""
 from __future__ import annotations
 
 import sys
+import weakref
 
 from serverside import FakeServer, connect_reply, make_client
 
@@ -44,3 +45,20 @@ def test_the_session_keeps_its_state_in_slots():
     assert not hasattr(session, "__dict__")
     session.heard = 1.0  # every attribute has its slot
     assert session.heard == 1.0
+
+
+def test_the_asyncio_client_is_slotted_down_its_whole_class_chain():
+    """One class without __slots__ anywhere in the chain would bring the __dict__
+    back (1.8 KiB of an idle client's heap); the TLS context's slot is there too."""
+    from centrifugo_proto.adapters import asyncio as asyncio_adapter
+    from centrifugo_proto.adapters import blocking
+
+    client = asyncio_adapter.Client("ws://centrifugo.test/connection/websocket")
+    assert not hasattr(client, "__dict__")
+    assert client._tls is None  # made on first use
+    # The blocking client has its own attributes in a __dict__ still, and can be
+    # weakly referenced (its threads end by a finalizer).
+    other = blocking.Client("ws://centrifugo.test/connection/websocket")
+    assert weakref.ref(other)() is other
+    assert "_threads" in vars(other)
+    other.close()
