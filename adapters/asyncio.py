@@ -123,7 +123,6 @@ class Client(TlsClient, AsyncClient[Subscription]):
         """The loop of the client's first call (nothing before needs one)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-            self._spawn(self._run_callbacks)
         return self._loop
 
     async def __aenter__(self) -> Client:

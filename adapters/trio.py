@@ -89,7 +89,8 @@ class Client(TlsClient, AsyncClient[Subscription]):
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._spawn(self._run_timer)
-            self._spawn(self._run_callbacks)
+            if self._queue is not None:  # callbacks from before, still to run
+                self._start_callbacks()
             try:
                 yield
             finally:
@@ -145,6 +146,10 @@ class Client(TlsClient, AsyncClient[Subscription]):
 
     def _current_task(self) -> object:
         return trio.lowlevel.current_task()
+
+    def _start_callbacks(self) -> None:
+        if self._nursery is not None:  # else once ``async with`` starts it
+            super()._start_callbacks()
 
     def _check_running(self) -> None:
         if self._nursery is None:

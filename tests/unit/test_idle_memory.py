@@ -3,6 +3,7 @@ client in a fan-out rarely or never fills are made when first needed."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import weakref
 
@@ -62,3 +63,50 @@ def test_the_asyncio_client_is_slotted_down_its_whole_class_chain():
     assert weakref.ref(other)() is other
     assert "_threads" in vars(other)
     other.close()
+
+
+def test_the_asyncio_callback_task_starts_with_the_first_callback_and_close_waits_for_it():
+    from centrifugo_proto.adapters import asyncio as asyncio_adapter
+
+    async def main():
+        client = asyncio_adapter.Client("ws://centrifugo.test/connection/websocket")
+        client._bound()
+        assert not client._tasks  # no callbacks, no task to run them
+        assert client._dispatched is None
+        seen = []
+        client._schedule(seen.append, "first")
+        client._schedule(seen.append, "second")
+        assert len(client._tasks) == 1  # one task for both
+        await client.close()  # before that task first ran: close() still waits for it
+        assert seen == ["first", "second"]
+        assert not client._tasks
+
+    asyncio.run(main())
+
+
+def test_the_trio_callback_task_starts_with_the_first_callback_inside_async_with():
+    import trio
+    import trio.testing
+
+    from centrifugo_proto.adapters import trio as trio_adapter
+
+    async def main():
+        client = trio_adapter.Client("ws://centrifugo.test/connection/websocket")
+        seen = []
+        client._schedule(seen.append, "before")  # outside `async with`: it waits
+        assert client._dispatched is None
+        async with client._running():
+            await trio.testing.wait_all_tasks_blocked()
+            assert client._dispatched is not None
+            assert seen == ["before"]
+            client._schedule(seen.append, "inside")
+        assert seen == ["before", "inside"]
+        other = trio_adapter.Client("ws://centrifugo.test/connection/websocket")
+        async with other._running():
+            await trio.testing.wait_all_tasks_blocked()
+            assert len(other._scopes) == 1  # the timer's task alone
+            other._schedule(seen.append, "other")
+            assert other._dispatched is not None
+        assert seen[-1] == "other"
+
+    trio.run(main)
