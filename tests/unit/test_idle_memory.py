@@ -104,7 +104,20 @@ def test_the_trio_callback_task_starts_with_the_first_callback_inside_async_with
         other = trio_adapter.Client("ws://centrifugo.test/connection/websocket")
         async with other._running():
             await trio.testing.wait_all_tasks_blocked()
-            assert len(other._scopes) == 1  # the timer's task alone
+            assert not other._scopes  # the timer's task is the nursery's own
+            # A task given a scope runs in it (the connection's: no second one).
+            scope, started = trio.CancelScope(), trio.Event()
+
+            async def body():
+                started.set()
+                await trio.sleep_forever()
+
+            other._spawn(body, scope=scope)
+            await started.wait()
+            assert list(other._scopes.values()) == [scope]
+            scope.cancel()
+            await trio.testing.wait_all_tasks_blocked()
+            assert not other._scopes
             other._schedule(seen.append, "other")
             assert other._dispatched is not None
         assert seen[-1] == "other"
