@@ -41,9 +41,9 @@ __all__ = ["AsyncClient", "AsyncSubscription"]
 
 T = TypeVar("T")
 C = TypeVar("C", bound="AsyncClient[Any]")
-#: The dispatcher's place while its task is started but not yet running.
-_STARTING = object()
 S = TypeVar("S", bound="AsyncSubscription[Any]")
+#: ``_dispatcher`` while its task is started but not yet running (no task is that).
+_STARTING = object()
 
 
 class AsyncSubscription(SubscriptionBase[C]):
@@ -297,7 +297,7 @@ class AsyncClient(ClientBase[S]):
     async def _run_callbacks(self) -> None:
         """Callbacks in order, in a task of their own: never on the reading path."""
         self._dispatcher = self._current_task()
-        assert self._dispatched is not None
+        assert self._dispatched is not None  # made by _start_callbacks, with this task
         try:
             while True:
                 while queue := self._queue:
