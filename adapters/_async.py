@@ -42,6 +42,8 @@ __all__ = ["AsyncClient", "AsyncSubscription"]
 T = TypeVar("T")
 C = TypeVar("C", bound="AsyncClient[Any]")
 S = TypeVar("S", bound="AsyncSubscription[Any]")
+#: ``_dispatcher`` while its task is started but not yet running (no task is that).
+_STARTING = object()
 
 
 class AsyncSubscription(SubscriptionBase[C]):
@@ -115,6 +117,8 @@ class AsyncClient(ClientBase[S]):
     #: The adapter's HTTP client, for the 1.x auth endpoint.
     _http_class: type[AsyncHttpClient]
 
+    __slots__ = ("_closing", "_dispatched", "_dispatcher", "_http", "_more", "_queue")
+
     # -- hooks of the loop --------------------------------------------------------------
 
     async def _wait_event(self, wakeup: Wakeup, seconds: float | None) -> bool:
@@ -147,11 +151,13 @@ class AsyncClient(ClientBase[S]):
         """Raise LocalProtocolError where the client cannot run (trio: outside ``async with``)."""
 
     def _setup(self) -> None:
-        #: Callbacks to run, from the first one (a client without callbacks has none).
+        #: Callbacks to run, and the task that runs them (its wake-ups too), from the
+        #: first callback: a client without callbacks has none (issue 12: a task and
+        #: its wake-ups were a good part of an idle trio client).
         self._queue: deque[tuple[Callback, Any]] | None = None
         self._more: Wakeup | None = None
         self._dispatcher: object = None
-        self._dispatched = self._new_wakeup()
+        self._dispatched: Wakeup | None = None
         self._closing = False
         self._http: AsyncHttpClient | None = None
 
@@ -189,8 +195,9 @@ class AsyncClient(ClientBase[S]):
         self._closing = True
         if self._more is not None:
             self._more.set()
-        if self._dispatcher is not None and self._current_task() is not self._dispatcher:
-            await self._wait_event(self._dispatched, self._options.timeout)
+        dispatched = self._dispatched
+        if dispatched is not None and self._current_task() is not self._dispatcher:
+            await self._wait_event(dispatched, self._options.timeout)
         await self._stop()
         if self._http is not None:
             await self._http.aclose()
@@ -276,15 +283,26 @@ class AsyncClient(ClientBase[S]):
     # -- tasks the loop runs ----------------------------------------------------------------
 
     def _schedule(self, callback: Callback, event: Any) -> None:
-        if self._queue is None:
-            self._queue = deque()
-        self._queue.append((callback, event))
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+            self._start_callbacks()
+        queue.append((callback, event))
         if self._more is not None:
             self._more.set()
+
+    def _start_callbacks(self) -> None:
+        """The task that runs the callbacks (trio: only inside ``async with``)."""
+        if self._dispatched is None:
+            # close() waits for it from now on, even before it first runs.
+            self._dispatched = self._new_wakeup()
+            self._dispatcher = _STARTING
+            self._spawn(self._run_callbacks)
 
     async def _run_callbacks(self) -> None:
         """Callbacks in order, in a task of their own: never on the reading path."""
         self._dispatcher = self._current_task()
+        assert self._dispatched is not None  # made by _start_callbacks, with this task
         try:
             while True:
                 while queue := self._queue:

@@ -17,6 +17,8 @@ from typing import Any
 
 from centrifugo_proto.errors import TransportError
 
+from ._base.client import ClientBase
+
 __all__ = ["CertificateError", "TlsClient", "certificate_error", "client_context", "shared_context"]
 
 log = logging.getLogger("centrifugo_proto.adapters")
@@ -68,23 +70,23 @@ def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None
     return None
 
 
-class TlsClient:
+class TlsClient(ClientBase[Any]):
     """What every adapter's ``Client`` mixes in: its TLS context, made when first
-    needed, and the certificate rule for ``_fatal`` (``ClientBase``)."""
+    needed, and the certificate rule for ``_fatal``. A ClientBase itself, so that the
+    context's slot is ClientBase's: two bases with slots of their own cannot mix."""
 
-    _ssl_context: Any
-    _ssl_no_verify: bool
-    _tls: ssl.SSLContext | None = None
+    __slots__ = ()
 
     def _tls_context(self) -> ssl.SSLContext:
-        if self._tls is None:
+        tls: ssl.SSLContext | None = self._tls
+        if tls is None:
             if self._ssl_no_verify:
                 log.warning(
                     "ssl_no_verify=True: the server's TLS certificate is NOT verified; "
                     "anyone on the path can read and change the traffic"
                 )
-            self._tls = client_context(self._ssl_context, self._ssl_no_verify)
-        return self._tls
+            tls = self._tls = client_context(self._ssl_context, self._ssl_no_verify)
+        return tls
 
     def _fatal(self, error: BaseException) -> BaseException | None:
         cert = certificate_error(error)

@@ -106,6 +106,9 @@ class Client(TlsClient, AsyncClient[Subscription]):
     _http_class = HttpClient
     _log = logging.getLogger("centrifugo_proto.adapters.asyncio")
 
+    # No __dict__ (issue 12): every class up the chain is slotted too.
+    __slots__ = ("_closed", "_loop", "_opening", "_stream", "_tasks", "_timer", "_transport")
+
     def _setup(self) -> None:
         super()._setup()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,7 +123,6 @@ class Client(TlsClient, AsyncClient[Subscription]):
         """The loop of the client's first call (nothing before needs one)."""
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-            self._spawn(self._run_callbacks)
         return self._loop
 
     async def __aenter__(self) -> Client:

@@ -60,6 +60,7 @@ class Client(TlsClient, AsyncClient[Subscription]):
         self._conn: _Conn | None = None
         self._last_conn: _Conn | None = None
         self._timer: trio.CancelScope | None = None
+        self._stopped = False  # _stop ran: the timer's task ends
         self._deadline = math.inf
         self._scopes: dict[object, trio.CancelScope] = {}  # task → its scope
         self._lifetime: AbstractAsyncContextManager[None] | None = None
@@ -88,8 +89,9 @@ class Client(TlsClient, AsyncClient[Subscription]):
         """The client's nursery and tasks, without connecting; closes the client at exit."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            self._spawn(self._run_timer)
-            self._spawn(self._run_callbacks)
+            nursery.start_soon(self._run_timer)
+            if self._queue is not None:  # callbacks from before, still to run
+                self._start_callbacks()
             try:
                 yield
             finally:
@@ -131,16 +133,26 @@ class Client(TlsClient, AsyncClient[Subscription]):
         with trio.fail_after(seconds):
             return await awaitable
 
-    def _spawn(self, fn: Callable[..., Awaitable[None]], *args: Any) -> None:
+    def _spawn(
+        self,
+        fn: Callable[..., Awaitable[None]],
+        *args: Any,
+        scope: trio.CancelScope | None = None,
+    ) -> None:
         self._check_running()
         assert self._nursery is not None
-        self._nursery.start_soon(self._scoped, fn, args, name=fn)
+        self._nursery.start_soon(self._scoped, fn, args, scope, name=fn)
 
-    async def _scoped(self, fn: Callable[..., Awaitable[None]], args: tuple[Any, ...]) -> None:
-        """Run a task of the client in a scope ``close()`` can cancel; an exception
-        that escapes it (a bug) is logged, never the nursery's to raise."""
+    async def _scoped(
+        self,
+        fn: Callable[..., Awaitable[None]],
+        args: tuple[Any, ...],
+        scope: trio.CancelScope | None,
+    ) -> None:
+        """Run a task of the client in a scope ``close()`` can cancel (``scope``, else a
+        new one); an exception that escapes it (a bug) is logged, never the nursery's."""
         task = trio.lowlevel.current_task()
-        with trio.CancelScope() as self._scopes[task]:
+        with trio.CancelScope() if scope is None else scope as self._scopes[task]:
             try:
                 await fn(*args)
             except Exception:
@@ -151,13 +163,18 @@ class Client(TlsClient, AsyncClient[Subscription]):
     def _current_task(self) -> object:
         return trio.lowlevel.current_task()
 
+    def _start_callbacks(self) -> None:
+        if self._nursery is not None:  # else once ``async with`` starts it
+            super()._start_callbacks()
+
     def _check_running(self) -> None:
         if self._nursery is None:
             raise LocalProtocolError("the trio client runs inside `async with Client(...)`")
 
     def _open_transport(self, event: OpenTransport) -> None:
-        self._conn = _Conn()
-        self._spawn(self._connection, self._conn, event)
+        self._conn = conn = _Conn()
+        # The connection's own scope is its task's: a scope each costs 0.8 KiB (issue 12).
+        self._spawn(self._connection, conn, event, scope=conn.scope)
 
     def _close_transport(self) -> None:
         conn, self._conn = self._conn, None
@@ -187,14 +204,21 @@ class Client(TlsClient, AsyncClient[Subscription]):
         for task, scope in list(self._scopes.items()):
             if task is not current:
                 scope.cancel()
+        self._stopped = True
+        if self._timer is not None:
+            self._timer.cancel()  # _run_timer wakes, and ends
 
     # -- tasks ------------------------------------------------------------------------
 
     async def _run_timer(self) -> None:
-        while True:
+        """The core's deadline, for the client's life. A task of the nursery itself,
+        without a scope of its own in ``_scopes`` (0.8 KiB per client): ``_stop`` ends
+        it, by ``_stopped`` and by cancelling the scope it sleeps in. It raises nothing
+        (``_drive`` catches what the core raises)."""
+        while not self._stopped:
             with trio.CancelScope(deadline=self._deadline) as self._timer:
                 await trio.sleep_forever()
-            if trio.current_time() >= self._deadline:
+            if not self._stopped and trio.current_time() >= self._deadline:
                 self._drive(lambda now: self._proto.handle_timeout(now=now))
 
     def _lost(self, conn: _Conn, error: BaseException) -> None:
@@ -205,17 +229,17 @@ class Client(TlsClient, AsyncClient[Subscription]):
         conn.scope.cancel()
 
     async def _connection(self, conn: _Conn, event: OpenTransport) -> None:
+        """The socket's task, in ``conn.scope`` (``_open_transport``)."""
         try:
-            with conn.scope:
-                try:
-                    conn.stream = await self._connect_stream(event)
-                except Exception as error:  # refused, TLS, a resolver that raised, ...
-                    self._lost(conn, error)
-                    return
-                async with conn.stream, trio.open_nursery() as nursery:
-                    nursery.start_soon(self._writer, conn)
-                    self._drive(lambda now: self._proto.transport_opened(now=now))
-                    await self._reader(conn)
+            try:
+                conn.stream = await self._connect_stream(event)
+            except Exception as error:  # refused, TLS, a resolver that raised, ...
+                self._lost(conn, error)
+                return
+            async with conn.stream, trio.open_nursery() as nursery:
+                nursery.start_soon(self._writer, conn)
+                self._drive(lambda now: self._proto.transport_opened(now=now))
+                await self._reader(conn)
         finally:
             conn.done.set()
 

@@ -75,6 +75,43 @@ class TransportControl(Protocol):
 class ConnectionLifecycle:
     """The lifecycle half of the session; its state is set up by ``Session.__init__``."""
 
+    # Slots, not a __dict__ (issue 12): past 30 attributes an instance's dict stops
+    # sharing its keys with the other instances', 1.5 KiB per client against 0.3 in
+    # slots. The session's state, declared below; Session adds its own.
+    __slots__ = (
+        "_aliases",
+        "_attempt",
+        "_connect_timer",
+        "_credentials",
+        "_data",
+        "_dialect",
+        "_endpoint_index",
+        "_endpoints",
+        "_has_token_source",
+        "_keepalive",
+        "_name",
+        "_outbox",
+        "_ping",
+        "_pong",
+        "_refresh_timer",
+        "_refreshing",
+        "_server_subs",
+        "_subs",
+        "_timers",
+        "_token_expired",
+        "_transport",
+        "_transport_attempt",
+        "_version",
+        "client_id",
+        "emit",
+        "heard",
+        "options",
+        "phase",
+        "rng",
+        "state",
+        "tokens",
+    )
+
     state: ClientState
     phase: Phase
     client_id: str | None

@@ -149,7 +149,7 @@ class Outbox:
 
     def wait_for_connection(self, pending: Pending, now: float) -> None:
         pending.timer = self._schedule(now + self._timeout, self._timed_out(pending))
-        self.registry.queued.append(pending)
+        self.registry.wait(pending)
 
     def dispatch(self, pending: Pending, now: float) -> None:
         if type(pending.command) is SendRequest:

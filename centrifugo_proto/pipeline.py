@@ -14,8 +14,6 @@ appended to the facade's buffer, what the adapter is told to its event queue.
 
 from __future__ import annotations
 
-from collections import deque
-
 from .codecs import Codec
 from .dialect import Dialect
 from .endpoints import Endpoint
@@ -42,9 +40,7 @@ class BytePipeline:
     #: pipeline as its transport).
     session: Session
 
-    def __init__(
-        self, codec: Codec, dialect: Dialect, events: deque[Event], out: bytearray
-    ) -> None:
+    def __init__(self, codec: Codec, dialect: Dialect, events: list[Event], out: bytearray) -> None:
         self._codec = codec
         self._dialect = dialect
         self._events = events

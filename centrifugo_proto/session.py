@@ -23,7 +23,6 @@ Invariants kept here:
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
@@ -79,12 +78,14 @@ _READING: Final = frozenset(p for p in Phase if p.reads_messages)
 class Session(ConnectionLifecycle):
     """The client's protocol state, transport-agnostic."""
 
+    __slots__ = ("codec",)  # the rest are ConnectionLifecycle's
+
     def __init__(
         self,
         *,
         endpoints: Sequence[Endpoint],
         transport: TransportControl,
-        events: deque[Event],
+        events: list[Event],
         options: ClientOptions,
         rng: RandomSource,
         dialect: Dialect,

@@ -5,7 +5,8 @@ test (``tests/property/test_websocket_differential.py``) and the fuzz harness
 The same server bytes, cut at the same points, go to the core's layer (which reads
 the common frames itself) and to the reference layer (``wsproto_layer.py``: every
 byte to wsproto); what each ``receive_data`` call returns is compared
-(:func:`assert_same` says what "the same" means). Each layer gets its own handshake
+(:func:`assert_same` says what "the same" means), and so is what each sends after
+the stream while still open: a message, then its close frame. Each layer gets its own handshake
 response, built for its own ``Sec-WebSocket-Key`` by a server-side wsproto; the
 responses have the same length, so the cut points mean the same in both. What the
 layers send back (pongs, close replies) is masked with keys wsproto draws at random:
@@ -67,6 +68,10 @@ class Layer(Protocol):
 
     def receive_data(self, data: bytes | None) -> tuple[list[Item], bytes]: ...
 
+    def send(self, message: str | bytes) -> bytes: ...
+
+    def close(self, code: int = ..., reason: str = ...) -> bytes: ...
+
 
 # -- the server's side ---------------------------------------------------------------------
 
@@ -92,9 +97,9 @@ class _Server:
                 frames.append(("close", event.code, event.reason))
             elif isinstance(event, Ping):  # pragma: no cover - the client never pings
                 frames.append(("ping", bytes(event.payload)))
-            else:  # pragma: no cover - nor sends a message here
+            else:  # the message sent after the stream (play)
                 assert isinstance(event, TextMessage | BytesMessage)
-                frames.append(("message", event.data))
+                frames.append(("message", event.data, event.message_finished))
         return frames
 
 
@@ -185,6 +190,8 @@ class Outcome:
     calls: list[Call]
     open: bool
     finished: bool
+    #: Still open after the stream: the frames of a message sent, then of close().
+    sent: Frames = attrs.field(factory=list)
     #: The core's layer only: it holds part of a frame (to read, or to pass on).
     holding: bool | None = attrs.field(default=None, eq=False)
 
@@ -217,7 +224,12 @@ def play(
     holding = None
     if isinstance(layer, WebSocketLayer):
         holding = bool(layer._pending or layer._forward or layer._header)
-    return Outcome(calls, layer.open, layer.finished, holding)
+    is_open, finished = layer.open, layer.finished
+    sent: Frames = []
+    if is_open:
+        sent += server.decode(layer.send("after the stream"))
+        sent += server.decode(layer.close(1000, "bye"))
+    return Outcome(calls, is_open, finished, sent, holding)
 
 
 #: wsproto's words for a UTF-8 error say where in its input it found the bad
@@ -281,6 +293,7 @@ def assert_same(fast: Outcome, reference: Outcome, *, cut: bool) -> None:
         assert late == [Call(early.items[-1:], early.replies[-1:])], (at, fast, reference)
         assert fast.finished == reference.finished
         assert fast.open == reference.open
+        assert fast.sent == reference.sent
     else:
         assert fast.open, (at, fast, reference)
         assert not fast.finished, (at, fast, reference)

@@ -49,18 +49,23 @@ class PublicationBuffer:
         self.limit = limit
         #: The epoch of the stream, for the position a loss report carries.
         self.epoch = ""
-        self._items: deque[Publication] = deque()
+        #: Made with the first publication: a deque takes a 64-slot block at once, 0.7 KiB
+        #: per subscription that an idle one (most of them, in a fan-out) never uses.
+        self._items: deque[Publication] | None = None
         self._lost = 0
         self._lost_after: int | None = None
         #: Total publications dropped over the buffer's life.
         self.dropped = 0
 
     def __len__(self) -> int:
-        return len(self._items)
+        items = self._items
+        return len(items) if items else 0
 
     def push(self, pub: Publication) -> None:
         items = self._items
-        if len(items) >= self.limit:
+        if items is None:
+            items = self._items = deque()
+        elif len(items) >= self.limit:
             oldest = items.popleft()
             if self._lost == 0:
                 self._lost_after = oldest.offset - 1 if oldest.offset else None
@@ -81,4 +86,5 @@ class PublicationBuffer:
             )
             self._lost, self._lost_after = 0, None
             return lost
-        return self._items.popleft() if self._items else None
+        items = self._items
+        return items.popleft() if items else None

@@ -151,6 +151,21 @@ class ClientBase(Routing[S]):
     _awaits_tokens: ClassVar[bool] = True
     _log: ClassVar[logging.Logger] = logging.getLogger("centrifugo_proto.adapters")
 
+    __slots__ = (
+        "_auth_endpoint",
+        "_failing",
+        "_get_credentials",
+        "_get_token",
+        "_lock",
+        "_options",
+        "_proto",
+        "_sign_batch",
+        "_ssl_context",
+        "_ssl_no_verify",
+        "_tls",
+        "_watched",
+    )
+
     def __init__(
         self,
         endpoints: str | Sequence[str],
@@ -205,6 +220,9 @@ class ClientBase(Routing[S]):
         self._get_token = get_token
         self._get_credentials = get_credentials
         self._ssl_context, self._ssl_no_verify = ssl_context, ssl_no_verify
+        #: The TLS context from these, made when first needed (``TlsClient``; an
+        #: ``ssl.SSLContext``, and nothing here imports ssl).
+        self._tls: Any = None
         #: Serialises every call into the core (the blocking adapter's threads).
         self._lock = type(self)._lock_factory()
         self._failing = False

@@ -41,6 +41,8 @@ S = TypeVar("S", bound=SubscriptionBase[Any])
 class Routing(Callbacks, Generic[S]):
     """The routing half of the client base, and the effect hooks it calls."""
 
+    __slots__ = ("_client_wide", "_connecting", "_last_error", "_messages", "_requests", "_subs")
+
     def __init__(self) -> None:
         super().__init__()
         self._subs: dict[str, S] = {}

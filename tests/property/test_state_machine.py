@@ -923,7 +923,7 @@ class ClientMachine(RuleBasedStateMachine):
             return
         registry = self.client._session._outbox.registry
         internal = 2 * len(self.subs) + 2  # subscribe + unsubscribe per channel, connect
-        assert len(registry._inflight) + len(registry.queued) <= len(self.handles) + internal
+        assert len(registry._inflight) + len(registry.queued or ()) <= len(self.handles) + internal
         if self.conn is not None:
             assert len(registry._timed_out) <= self.conn.last_id
         for handle in self.handles.values():

@@ -75,3 +75,19 @@ def test_limit_must_be_positive() -> None:
     for wrong in ("5", 2.0, True, None):
         with pytest.raises(LocalProtocolError, match="at least 1"):
             PublicationBuffer("ch", limit=wrong)  # type: ignore[arg-type]
+
+
+def test_an_empty_buffer_holds_no_deque_until_the_first_publication() -> None:
+    """A deque takes a 64-slot block when made: an idle subscription keeps none."""
+    buffer = PublicationBuffer("ch", limit=1)
+    assert buffer._items is None
+    assert len(buffer) == 0
+    assert buffer.pop() is None
+    buffer.push(pub(1))
+    buffer.push(pub(2))  # full at once: the limit holds from the first push
+    assert buffer._items is not None
+    assert len(buffer) == 1
+    assert drain(buffer) == [
+        PublicationsLost(channel="ch", since=StreamPosition(0, ""), reason="buffer full", count=1),
+        pub(2),
+    ]

@@ -12,7 +12,17 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from websocket_diff import ENDPOINT, HEADS, Call, accept_for, check, frame, head_length, play
+from websocket_diff import (
+    ENDPOINT,
+    HEADS,
+    Call,
+    _Server,
+    accept_for,
+    check,
+    frame,
+    head_length,
+    play,
+)
 from wsproto import WSConnection
 from wsproto.connection import Connection
 from wsproto_layer import WsprotoLayer
@@ -70,16 +80,32 @@ def test_frames_in_the_read_of_the_101_are_read_after_it():
     assert outcome.calls[0].items[0].subprotocol is None
 
 
-def test_past_the_101_the_layer_keeps_the_websocket_connection_alone():
+def test_past_the_101_wsproto_has_a_connection_only_once_a_frame_needs_it():
     """The handshake's h11 state is let go once upgraded (it was kept for the
-    connection's life); wsproto's WebSocket connection carries on."""
-    layer = core(text("one"))
-    assert isinstance(layer._ws, Connection)
-    assert not isinstance(layer._ws, WSConnection)
+    connection's life), and wsproto's WebSocket connection is made only for the first
+    frame that goes to it; messages go out the same before and after."""
+    layer = WebSocketLayer(ENDPOINT)
+    server = _Server(layer.handshake())
+    layer.receive_data(server.accept + text("one"))
+    assert layer._ws is None  # common frames alone: nothing of wsproto's kept
+    assert server.decode(layer.send("before")) == [("message", "before", True)]
     items, reply = layer.receive_data(frame(0x9, b"hi"))  # a ping, through wsproto
     assert items == []
-    assert reply  # its pong
+    assert server.decode(reply) == [("pong", b"hi")]
+    assert isinstance(layer._ws, Connection)
+    assert not isinstance(layer._ws, WSConnection)
+    assert server.decode(layer.send("after")) == [("message", "after", True)]
     assert layer.open
+
+
+def test_a_close_before_any_frame_went_to_wsproto_is_its_close_frame():
+    layer = WebSocketLayer(ENDPOINT)
+    server = _Server(layer.handshake())
+    layer.receive_data(server.accept)
+    assert layer._ws is None
+    assert server.decode(layer.close(4000, "done")) == [("close", 4000, "done")]
+    assert layer.close() == b""  # once
+    assert not layer.open
 
 
 def test_a_blank_line_cut_between_reads_still_ends_the_head():
