@@ -13,11 +13,10 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any
 
 from centrifugo_proto.errors import TransportError
 
-from ._base.client import ClientBase
+from ._base.client import ClientBase, S
 
 __all__ = ["CertificateError", "TlsClient", "certificate_error", "client_context", "shared_context"]
 
@@ -70,7 +69,7 @@ def certificate_error(exc: BaseException) -> ssl.SSLCertVerificationError | None
     return None
 
 
-class TlsClient(ClientBase[Any]):
+class TlsClient(ClientBase[S]):
     """What every adapter's ``Client`` mixes in: its TLS context, made when first
     needed, and the certificate rule for ``_fatal``. A ClientBase itself, so that the
     context's slot is ClientBase's: two bases with slots of their own cannot mix."""

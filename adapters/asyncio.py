@@ -99,7 +99,7 @@ class Subscription(AsyncSubscription["Client"]):
     """An asyncio client's subscription (``Client.subscribe``, ``Client.new_subscription``)."""
 
 
-class Client(TlsClient, AsyncClient[Subscription]):
+class Client(TlsClient[Subscription], AsyncClient[Subscription]):
     """The asyncio client: ``async with Client(url, token=...) as client:`` (docs/adapters.md).
     It may be built before ``asyncio.run()``: it binds to the loop of its first call."""
 

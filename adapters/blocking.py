@@ -45,7 +45,7 @@ class Subscription(SyncSubscription["Client"]):
     """A blocking client's subscription; ``for pub in sub`` blocks its thread."""
 
 
-class Client(TlsClient, SyncClient[Subscription]):
+class Client(TlsClient[Subscription], SyncClient[Subscription]):
     """``with Client(url, token=...) as client:``; the API of ``docs/adapters.md``."""
 
     _awaits_tokens = False

@@ -47,7 +47,7 @@ class Subscription(AsyncSubscription["Client"]):
     """A trio client's subscription: iterate it inside the client's ``async with``."""
 
 
-class Client(TlsClient, AsyncClient[Subscription]):
+class Client(TlsClient[Subscription], AsyncClient[Subscription]):
     """The trio client: it runs inside ``async with Client(url, token=...) as client:``,
     which holds its nursery (docs/adapters.md)."""
 
