@@ -28,19 +28,10 @@ from ._api.trio import ApiClient, HttpClient, LegacyApiClient
 from ._async import AsyncClient, AsyncSubscription
 from ._base import READ_SIZE, SubscribeOptions, Wakeup
 from ._tls import TlsClient
+from ._trio_conn import TrioConn, open_socket, start_tls
 
 __all__ = ["ApiClient", "Client", "HttpClient", "LegacyApiClient", "Subscription"]
 T = TypeVar("T")
-
-
-class _Conn:
-    """One socket: its scope (cancelled to drop it), its send buffer and writer wake-up."""
-
-    def __init__(self) -> None:
-        self.scope, self.out = trio.CancelScope(), bytearray()
-        self.stream: trio.abc.Stream | None = None
-        self.wake, self.done, self.closing = trio.Event(), trio.Event(), False
-        self.upgrade: StartTls | None = None  # TLS to start inside the proxy tunnel
 
 
 class Subscription(AsyncSubscription["Client"]):
@@ -57,8 +48,8 @@ class Client(TlsClient[Subscription], AsyncClient[Subscription]):
     def _setup(self) -> None:
         super()._setup()
         self._nursery: trio.Nursery | None = None
-        self._conn: _Conn | None = None
-        self._last_conn: _Conn | None = None
+        self._conn: TrioConn | None = None
+        self._last_conn: TrioConn | None = None
         self._timer: trio.CancelScope | None = None
         self._stopped = False  # _stop ran: the timer's task ends
         self._deadline = math.inf
@@ -172,7 +163,7 @@ class Client(TlsClient[Subscription], AsyncClient[Subscription]):
             raise LocalProtocolError("the trio client runs inside `async with Client(...)`")
 
     def _open_transport(self, event: OpenTransport) -> None:
-        self._conn = conn = _Conn()
+        self._conn = conn = TrioConn()
         # The connection's own scope is its task's: a scope each costs 0.8 KiB (issue 12).
         self._spawn(self._connection, conn, event, scope=conn.scope)
 
@@ -221,14 +212,14 @@ class Client(TlsClient[Subscription], AsyncClient[Subscription]):
             if not self._stopped and trio.current_time() >= self._deadline:
                 self._drive(lambda now: self._proto.handle_timeout(now=now))
 
-    def _lost(self, conn: _Conn, error: BaseException) -> None:
+    def _lost(self, conn: TrioConn, error: BaseException) -> None:
         """``conn`` broke: reported if it is still the current one; dropped."""
         if self._conn is conn:
             self._conn = None
             self._transport_failed(error)
         conn.scope.cancel()
 
-    async def _connection(self, conn: _Conn, event: OpenTransport) -> None:
+    async def _connection(self, conn: TrioConn, event: OpenTransport) -> None:
         """The socket's task, in ``conn.scope`` (``_open_transport``)."""
         try:
             try:
@@ -247,28 +238,15 @@ class Client(TlsClient[Subscription], AsyncClient[Subscription]):
         return await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
     async def _open_socket(self, address: Any) -> trio.socket.SocketType:
-        family, kind, proto, _, sockaddr = address
-        sock = trio.socket.socket(family, kind, proto)
-        try:
-            await sock.connect(sockaddr)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
+        return await open_socket(address)
 
     async def _connect_stream(self, event: OpenTransport) -> trio.abc.Stream:
         stream = trio.SocketStream(await self._dial(event))
         if not event.tls:
             return stream
-        try:
-            tls = trio.SSLStream(stream, self._tls_context(), server_hostname=event.server_hostname)
-            await tls.do_handshake()  # certificate errors show here, not on first read
-        except BaseException:
-            await trio.aclose_forcefully(stream)
-            raise
-        return tls
+        return await start_tls(stream, self._tls_context(), event.server_hostname)
 
-    async def _reader(self, conn: _Conn) -> None:
+    async def _reader(self, conn: TrioConn) -> None:
         assert conn.stream is not None
         proto = self._proto
         try:
@@ -286,15 +264,13 @@ class Client(TlsClient[Subscription], AsyncClient[Subscription]):
             self._lost(conn, error)
         conn.scope.cancel()
 
-    async def _upgrade(self, conn: _Conn, event: StartTls) -> None:
+    async def _upgrade(self, conn: TrioConn, event: StartTls) -> None:
         assert conn.stream is not None
         conn.upgrade = None
-        tls = trio.SSLStream(conn.stream, self._tls_context(), server_hostname=event.endpoint.host)
-        await tls.do_handshake()
-        conn.stream = tls
+        conn.stream = await start_tls(conn.stream, self._tls_context(), event.endpoint.host)
         self._drive(lambda now: self._proto.tls_started(now=now))
 
-    async def _writer(self, conn: _Conn) -> None:
+    async def _writer(self, conn: TrioConn) -> None:
         assert conn.stream is not None
         try:
             while True:

@@ -86,7 +86,6 @@ class Routing(Callbacks, Generic[S]):
     # -- routing --------------------------------------------------------------------------
 
     def _route(self, event: Event) -> None:
-        kind = type(event)
         if type(event) is PublicationReceived:  # the hot path first (narrows for mypy)
             pub = event.publication
             sub = None if event.server_side else self._subs.get(pub.channel)
@@ -97,6 +96,7 @@ class Routing(Callbacks, Generic[S]):
             if self._messages:  # 1.x: the seed's ``message`` (names.CLIENT_WIDE)
                 self._seed_message(sub, pub)
             return
+        kind = type(event)
         if isinstance(event, CommandSucceeded | CommandFailed):
             self._command_done(event)
             return
